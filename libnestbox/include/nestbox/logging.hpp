@@ -1,0 +1,17 @@
+// spdlog setup shared by the three programs: stderr normally, the journal when
+// started by systemd (JOURNAL_STREAM set).
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <string_view>
+
+namespace nestbox {
+
+// Parses "trace|debug|info|warn|error|critical|off"; throws Error(InvalidValue).
+spdlog::level::level_enum parse_log_level(std::string_view text);
+// Installs the default logger named `program`.
+void init_logging(const std::string& program, spdlog::level::level_enum level);
+
+}  // namespace nestbox
