@@ -45,7 +45,8 @@ class ProcFs {
   // Host pid of the init (pid 1) of `pid`'s pid namespace. Walks up the parent chain
   // while the pid namespace stays the same; if that does not reach an init (e.g. a
   // process that joined with setns), scans the procfs. Returns `pid` itself's
-  // namespace init; throws NotFound if the process is gone.
+  // namespace init; throws NotFound if the process is gone. Where a parent's ns link
+  // is unreadable (some inits hide it even from root), equal NSpid depth decides.
   pid_t pidns_init(pid_t pid) const;
   // Every numeric entry of the procfs.
   std::vector<pid_t> all_pids() const;

@@ -1,1 +1,166 @@
-// placeholder
+// io / blkio: v2 io.stat and io.max; v1 blkio.throttle.* ("MAJ:MIN Op N" lines
+// to read, "MAJ:MIN N" to write, 0 meaning no limit).
+#include <map>
+#include <utility>
+
+#include "controllers/controllers.hpp"
+#include "nestbox/error.hpp"
+
+namespace nestbox::detail {
+namespace {
+
+bool parse_dev(std::string_view text, unsigned& major, unsigned& minor) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  try {
+    auto ma = parse_u64(text.substr(0, colon));
+    auto mi = parse_u64(text.substr(colon + 1));
+    if (ma > 0xfff || mi > 0xfffff) return false;
+    major = static_cast<unsigned>(ma);
+    minor = static_cast<unsigned>(mi);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+std::uint64_t dev_key(unsigned major, unsigned minor) { return (std::uint64_t{major} << 32) | minor; }
+
+IoDeviceStats& entry_for(std::map<std::uint64_t, IoDeviceStats>& by_dev, unsigned major, unsigned minor) {
+  auto& e = by_dev[dev_key(major, minor)];
+  e.major = major;
+  e.minor = minor;
+  return e;
+}
+
+// "8:0 Read 123" lines (plus Write/Sync/Async/Discard/Total and a final "Total N").
+void read_v1_ops(const std::string& text, std::map<std::uint64_t, IoDeviceStats>& by_dev, bool bytes) {
+  for (auto line : split_lines(text)) {
+    auto parts = split_ws(line);
+    unsigned major = 0, minor = 0;
+    if (parts.size() != 3 || !parse_dev(parts[0], major, minor)) continue;
+    std::uint64_t value = 0;
+    try {
+      value = parse_u64(parts[2]);
+    } catch (const Error&) {
+      continue;
+    }
+    auto& e = entry_for(by_dev, major, minor);
+    if (parts[1] == "Read") (bytes ? e.rbytes : e.rios) = value;
+    else if (parts[1] == "Write") (bytes ? e.wbytes : e.wios) = value;
+    else if (parts[1] == "Discard") (bytes ? e.dbytes : e.dios) = value;
+  }
+}
+
+[[noreturn]] void bad_io_max(std::string_view value, std::string_view why) {
+  throw Error(Errc::InvalidValue, "io.max: invalid value \"" + std::string(value) + "\": " + std::string(why) +
+                                      " (allowed: \"MAJ:MIN rbps=N wbps=N riops=N wiops=N\", each key optional, "
+                                      "N a positive number or \"max\")");
+}
+
+}  // namespace
+
+IoMax parse_io_max(std::string_view value) {
+  auto parts = split_ws(value);
+  IoMax out;
+  if (parts.size() < 2) bad_io_max(value, "needs a device and at least one limit");
+  if (!parse_dev(parts[0], out.major, out.minor)) bad_io_max(value, "bad device number");
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    auto eq = parts[i].find('=');
+    if (eq == std::string_view::npos) bad_io_max(value, "expected key=value");
+    auto key = parts[i].substr(0, eq);
+    auto val = parts[i].substr(eq + 1);
+    std::optional<Limit>* slot = key == "rbps"    ? &out.rbps
+                                 : key == "wbps"  ? &out.wbps
+                                 : key == "riops" ? &out.riops
+                                 : key == "wiops" ? &out.wiops
+                                                  : nullptr;
+    if (!slot) bad_io_max(value, "unknown key \"" + std::string(key) + "\"");
+    if (slot->has_value()) bad_io_max(value, "key \"" + std::string(key) + "\" given twice");
+    Limit limit;
+    try {
+      // Byte rates take size suffixes ("10M"); operation rates are plain counts.
+      limit = key.ends_with("bps") ? parse_size(val) : (val == "max" ? Limit() : Limit(parse_u64(val)));
+    } catch (const Error&) {
+      bad_io_max(value, "bad number \"" + std::string(val) + "\"");
+    }
+    // v1 uses 0 for "no limit"; refusing 0 keeps both layouts meaning the same.
+    if (limit && *limit == 0) bad_io_max(value, "0 is not a limit (use \"max\")");
+    *slot = limit;
+  }
+  return out;
+}
+
+std::string format_io_max(const IoMax& value) {
+  std::string out = std::to_string(value.major) + ":" + std::to_string(value.minor);
+  auto add = [&](const char* key, const std::optional<Limit>& v) {
+    if (v) out += std::string(" ") + key + "=" + format_limit(*v);
+  };
+  add("rbps", value.rbps);
+  add("wbps", value.wbps);
+  add("riops", value.riops);
+  add("wiops", value.wiops);
+  return out;
+}
+
+std::vector<IoDeviceStats> read_io_v2(const CgroupDir& dir) {
+  std::vector<IoDeviceStats> out;
+  auto text = dir.read("io.stat");
+  if (!text) return out;
+  for (const auto& [dev, fields] : parse_nested_keyed(*text)) {
+    IoDeviceStats e;
+    if (!parse_dev(dev, e.major, e.minor)) continue;
+    auto get = [&](std::string_view key) -> std::uint64_t {
+      auto it = fields.find(key);
+      if (it == fields.end()) return 0;
+      try {
+        return parse_u64(it->second);
+      } catch (const Error&) {
+        return 0;
+      }
+    };
+    e.rbytes = get("rbytes");
+    e.wbytes = get("wbytes");
+    e.rios = get("rios");
+    e.wios = get("wios");
+    e.dbytes = get("dbytes");
+    e.dios = get("dios");
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<IoDeviceStats> read_io_v1(const CgroupDir& dir) {
+  std::map<std::uint64_t, IoDeviceStats> by_dev;
+  // The throttle files count every bio; the blkio.io_* ones only exist with a
+  // proportional scheduler (CFQ/BFQ), so they are the fallback.
+  for (auto [bytes_file, ios_file] : {std::pair{"blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"},
+                                      std::pair{"blkio.io_service_bytes", "blkio.io_serviced"}}) {
+    auto bytes = dir.read(bytes_file);
+    auto ios = dir.read(ios_file);
+    if (!bytes && !ios) continue;
+    if (bytes) read_v1_ops(*bytes, by_dev, true);
+    if (ios) read_v1_ops(*ios, by_dev, false);
+    break;
+  }
+  std::vector<IoDeviceStats> out;
+  for (auto& [key, e] : by_dev) out.push_back(e);
+  return out;
+}
+
+void write_io_max_v1(const CgroupDir& dir, const IoMax& value) {
+  const std::string dev = std::to_string(value.major) + ":" + std::to_string(value.minor) + " ";
+  const std::pair<const char*, const std::optional<Limit>*> files[] = {
+      {"blkio.throttle.read_bps_device", &value.rbps},
+      {"blkio.throttle.write_bps_device", &value.wbps},
+      {"blkio.throttle.read_iops_device", &value.riops},
+      {"blkio.throttle.write_iops_device", &value.wiops},
+  };
+  for (const auto& [file, limit] : files)
+    if (limit->has_value() && !dir.has(file))
+      throw Error(Errc::Unsupported, std::string("io.max: no ") + file + " on this host");
+  for (const auto& [file, limit] : files)
+    if (limit->has_value()) dir.write(file, dev + (**limit ? std::to_string(***limit) : "0"));
+}
+
+}  // namespace nestbox::detail

@@ -1,0 +1,75 @@
+// One mounted cgroup hierarchy, reached only through an O_PATH fd of its mount
+// opened once, and one cgroup directory inside it (internal to the library).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nestbox/cgroup_path.hpp"
+#include "nestbox/layout.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::detail {
+
+class CgroupDir;
+
+class Hierarchy {
+ public:
+  explicit Hierarchy(const CgroupMount& mount);
+
+  const CgroupMount& mount() const noexcept { return mount_; }
+  bool unified() const noexcept { return mount_.unified; }
+  bool has_controller(std::string_view controller) const noexcept;
+  int fd() const noexcept { return root_fd_.get(); }
+
+  // Directory of `path` relative to the mount ("" for the mount's root). The
+  // mount may show only a subtree (mountinfo root field): paths outside it are NotFound.
+  std::string rel(const CgroupPath& path) const;
+  // Absolute filesystem path (for messages and DelegatedEntry only; never opened).
+  std::string abs(const CgroupPath& path, std::string_view file = {}) const;
+  bool exists(const CgroupPath& path) const;
+  // Throws NotFound if the cgroup does not exist in this hierarchy.
+  CgroupDir open(const CgroupPath& path) const;
+  std::optional<CgroupDir> try_open(const CgroupPath& path) const;
+
+ private:
+  CgroupMount mount_;
+  CgroupPath mount_root_;
+  UniqueFd root_fd_;
+};
+
+// An open cgroup directory. Files are opened beneath its fd.
+class CgroupDir {
+ public:
+  CgroupDir(const Hierarchy& hierarchy, CgroupPath path, UniqueFd fd)
+      : hierarchy_(&hierarchy), path_(std::move(path)), fd_(std::move(fd)) {}
+
+  const Hierarchy& hierarchy() const noexcept { return *hierarchy_; }
+  const CgroupPath& path() const noexcept { return path_; }
+  int fd() const noexcept { return fd_.get(); }
+
+  bool has(std::string_view file) const;
+  // nullopt if the file does not exist.
+  std::optional<std::string> read(std::string_view file) const;
+  // Throws NotFound naming the file if missing.
+  std::string read_required(std::string_view file) const;
+  void write(std::string_view file, std::string_view data) const;
+  std::vector<std::string> children() const;
+  std::vector<pid_t> procs() const;
+
+ private:
+  const Hierarchy* hierarchy_;
+  CgroupPath path_;
+  UniqueFd fd_;
+};
+
+// Validates a single interface file name ("memory.max"): no '/', not "." / "..", no NUL.
+void check_file_name(std::string_view file);
+// Processes in `dir` (and below it when recursive), sorted.
+std::vector<pid_t> collect_procs(const Hierarchy& h, const CgroupPath& path, bool recursive);
+
+}  // namespace nestbox::detail
