@@ -1,0 +1,257 @@
+#include "manager.hpp"
+
+#include <sys/syscall.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "nestbox/error.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::cgmgr {
+namespace {
+
+pid_t resolve_pid(const Caller& caller, std::uint32_t pid) {
+  if (pid == 0) {
+    if (caller.pid <= 0) throw Error(Errc::InvalidValue, "the bus did not tell the caller's pid; pass it explicitly");
+    return caller.pid;
+  }
+  if (pid > static_cast<std::uint32_t>(INT_MAX)) throw Error(Errc::InvalidValue, "pid " + std::to_string(pid) + " is out of range");
+  return static_cast<pid_t>(pid);
+}
+
+// A pidfd pins the identity of the process being checked: if it is still alive
+// right before the write, its pid was not recycled in between.
+UniqueFd pin_process(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    if (errno == ESRCH) throw Error(Errc::NotFound, "process " + std::to_string(pid) + " does not exist", ESRCH);
+    return UniqueFd();  // kernel without pidfd: fall back to the checks alone
+  }
+  return UniqueFd(fd);
+}
+
+bool pinned_alive(const UniqueFd& fd) {
+  if (!fd) return true;
+  struct pollfd p = {fd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;  // a pidfd becomes readable when the process exits
+}
+
+}  // namespace
+
+Manager::Manager(CgroupTree& tree, Authorizer authorizer, Policy policy, StateStore store,
+                 AccountResolver accounts)
+    : tree_(tree), auth_(std::move(authorizer)), policy_(std::move(policy)), store_(std::move(store)),
+      accounts_(std::move(accounts)) {}
+
+std::vector<Grant> Manager::grants() const {
+  std::lock_guard lock(state_mutex_);
+  return state_.grants;
+}
+
+std::string Manager::domain_key(const CgroupPath& path) const {
+  for (const Grant& g : grants())
+    if (g.path.contains(path)) return g.path.str();
+  const auto& root = auth_.root();
+  if (!root.is_strict_ancestor_of(path)) return path.str();
+  return root.child(path.components()[root.depth()]).str();
+}
+
+Quota Manager::quota_of(const Grant& grant) const {
+  std::vector<gid_t> gids = accounts_.groups_of ? accounts_.groups_of(grant.uid) : std::vector<gid_t>{};
+  if (gids.empty()) gids.push_back(grant.gid);
+  return policy_.quota_for_grant(grant.uid, gids);
+}
+
+std::size_t Manager::count_below(const CgroupPath& path) const {
+  std::size_t n = 0;
+  for (const auto& name : tree_.children(path)) n += 1 + count_below(path.child(name));
+  return n;
+}
+
+std::size_t Manager::count_cgroups_of(uid_t uid) const {
+  std::size_t n = 0;
+  for (const Grant& g : grants())
+    if (g.uid == uid && tree_.exists(g.path)) n += count_below(g.path);
+  return n;
+}
+
+LimitMap Manager::normalize_all(const Limits& limits) const {
+  LimitMap out;
+  for (const auto& [key, value] : limits) {
+    if (!is_limit_key(key))
+      throw Error(Errc::InvalidValue, "unknown limit '" + key + "'; known limits are memory.max, memory.swap.max, "
+                                      "cpu.max, cpu.weight, cpuset.cpus, cpuset.mems, pids.max, io.max");
+    out[key] = normalize_limit(key, value);
+  }
+  return out;
+}
+
+void Manager::apply_limits(const CgroupPath& path, const LimitMap& limits) {
+  for (const auto& [key, value] : limits) tree_.set_limit(path, key, value);
+}
+
+void Manager::save_locked() { store_.save(state_); }
+
+std::string Manager::create(const Caller& caller, std::string_view text, const Limits& limits) {
+  const CgroupPath path = CgroupPath::parse(text);
+  const LimitMap normalized = normalize_all(limits);
+  auth_.authorize_mutation(caller, path, grants(), "Create");
+  auto guard = domains_.lock(domain_key(path));
+  auto grant = auth_.authorize_mutation(caller, path, grants(), "Create");
+  if (grant) {
+    Quota quota = quota_of(*grant);
+    Authorizer::check_depth(*grant, quota, path);
+    Authorizer::check_ceilings(quota, normalized);
+    Authorizer::check_count(*grant, quota, count_cgroups_of(grant->uid));
+  }
+  if (tree_.exists(path)) throw Error(Errc::Exists, path.str() + " already exists");
+  if (!tree_.exists(path.parent()))
+    throw Error(Errc::NotFound, "parent " + path.parent().str() + " does not exist; create it first");
+  tree_.create(path);
+  try {
+    apply_limits(path, normalized);
+  } catch (...) {
+    // The new cgroup must not outlive a refused limit: undo the mkdir.
+    try {
+      tree_.remove(path);
+    } catch (const Error&) {
+    }
+    throw;
+  }
+  return path.str();
+}
+
+void Manager::set_limits(const Caller& caller, std::string_view text, const Limits& limits) {
+  const CgroupPath path = CgroupPath::parse(text);
+  const LimitMap normalized = normalize_all(limits);
+  auth_.authorize_mutation(caller, path, grants(), "SetLimits");
+  auto guard = domains_.lock(domain_key(path));
+  auto grant = auth_.authorize_mutation(caller, path, grants(), "SetLimits");
+  if (grant) Authorizer::check_ceilings(quota_of(*grant), normalized);
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  apply_limits(path, normalized);
+}
+
+std::string Manager::get_value(const Caller&, std::string_view text, std::string_view file) const {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  if (file.empty() || file.find('/') != std::string_view::npos || file == "." || file == "..")
+    throw Error(Errc::InvalidPath, "'" + std::string(file) + "' is not a cgroup interface file name");
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  return tree_.read_file(path, file);
+}
+
+void Manager::attach(const Caller& caller, std::string_view text, std::uint32_t raw_pid) {
+  const CgroupPath dest = CgroupPath::parse(text);
+  const pid_t pid = resolve_pid(caller, raw_pid);
+  auth_.authorize_mutation(caller, dest, grants(), "Attach");
+  auto guard = domains_.lock(domain_key(dest));
+  auto grant = auth_.authorize_mutation(caller, dest, grants(), "Attach");
+  UniqueFd pin = pin_process(pid);
+  const ProcStatus status = tree_.proc().status(pid);
+  const CgroupPath source = tree_.primary_cgroup_of(pid);
+  auth_.authorize_attach(caller, dest, grant, status, source);
+  if (!tree_.exists(dest)) throw Error(Errc::NotFound, dest.str() + " does not exist");
+  if (!pinned_alive(pin)) throw Error(Errc::NotFound, "process " + std::to_string(pid) + " exited", ESRCH);
+  tree_.attach(dest, pid);
+  // A remove-on-empty cgroup that just received a process counts as populated even
+  // if the process exits before the watcher looks.
+  std::lock_guard lock(state_mutex_);
+  bool changed = false;
+  for (auto& [marked_text, seen] : state_.remove_on_empty) {
+    auto marked = CgroupPath::try_parse(marked_text);
+    if (!seen && marked && marked->contains(dest)) seen = changed = true;
+  }
+  if (changed) save_locked();
+}
+
+std::string Manager::pid_cgroup(const Caller& caller, std::uint32_t pid) const {
+  return tree_.primary_cgroup_of(resolve_pid(caller, pid)).str();
+}
+
+std::vector<std::string> Manager::list_children(const Caller&, std::string_view text) const {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  return tree_.children(path);
+}
+
+std::vector<std::uint32_t> Manager::processes(const Caller&, std::string_view text, bool recursive) const {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  std::vector<std::uint32_t> out;
+  for (pid_t p : tree_.processes(path, recursive)) out.push_back(static_cast<std::uint32_t>(p));
+  return out;
+}
+
+void Manager::remove_tree(const CgroupPath& path) {
+  for (const auto& name : tree_.children(path)) remove_tree(path.child(name));
+  tree_.remove(path);
+}
+
+void Manager::remove(const Caller& caller, std::string_view text, bool recursive) {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.authorize_mutation(caller, path, grants(), "Remove");
+  auto guard = domains_.lock(domain_key(path));
+  auth_.authorize_mutation(caller, path, grants(), "Remove");
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  for (const Grant& g : grants())
+    if (path.contains(g.path))
+      throw Error(Errc::Busy, path.str() + " contains the delegation " + g.path.str() + " (uid " +
+                                  std::to_string(g.uid) + "); Undelegate it first");
+  // Decide before touching anything, so a refused Remove leaves the tree as it was.
+  if (tree_.populated(path))
+    throw Error(Errc::Busy, path.str() + " still has processes; move or stop them first");
+  if (!recursive && !tree_.children(path).empty())
+    throw Error(Errc::Busy, path.str() + " has child cgroups; remove them first or pass recursive=true");
+  remove_tree(path);
+  std::lock_guard lock(state_mutex_);
+  bool changed = false;
+  for (auto it = state_.remove_on_empty.begin(); it != state_.remove_on_empty.end();) {
+    auto p = CgroupPath::try_parse(it->first);
+    if (p && path.contains(*p)) {
+      it = state_.remove_on_empty.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  if (changed) save_locked();
+}
+
+void Manager::remove_on_empty(const Caller& caller, std::string_view text, bool enable) {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.authorize_mutation(caller, path, grants(), "RemoveOnEmpty");
+  auto guard = domains_.lock(domain_key(path));
+  auth_.authorize_mutation(caller, path, grants(), "RemoveOnEmpty");
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const bool populated = tree_.populated(path);
+  std::lock_guard lock(state_mutex_);
+  PersistentState before = state_;
+  if (enable) {
+    auto [it, inserted] = state_.remove_on_empty.emplace(path.str(), populated);
+    if (!inserted) it->second = it->second || populated;
+  } else {
+    state_.remove_on_empty.erase(path.str());
+  }
+  if (state_ == before) return;
+  try {
+    save_locked();
+  } catch (...) {
+    state_ = std::move(before);
+    throw;
+  }
+}
+
+std::vector<Grant> Manager::delegations(const Caller& caller) const {
+  std::vector<Grant> out;
+  for (const Grant& g : grants())
+    if (caller.is_root() || g.uid == caller.uid) out.push_back(g);
+  return out;
+}
+
+}  // namespace nestbox::cgmgr

@@ -1,0 +1,86 @@
+// The cgroup manager's operations, independent of D-Bus: every public method takes
+// the authenticated caller, validates all input, authorizes, and only then touches
+// cgroupfs through the shared CgroupTree. Failures are nestbox::Error; bad input
+// or a refused call changes nothing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authorizer.hpp"
+#include "keyed_mutex.hpp"
+#include "nestbox/cgroup_tree.hpp"
+#include "policy.hpp"
+#include "state_store.hpp"
+
+namespace nestbox::cgmgr {
+
+// Receives the remove-on-empty events (the D-Bus service turns them into signals).
+struct EventSink {
+  std::function<void(const std::string&)> emptied;
+  std::function<void(const std::string&)> removed;
+};
+
+class Manager {
+ public:
+  Manager(CgroupTree& tree, Authorizer authorizer, Policy policy, StateStore store,
+          AccountResolver accounts = AccountResolver::system());
+
+  // Loads the state file and reconciles it with cgroupfs (grants re-applied,
+  // vanished cgroups dropped, user-<uid> delegations found on disk re-adopted).
+  void restore();
+  void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
+
+  using Limits = std::map<std::string, std::string>;
+  std::string create(const Caller& caller, std::string_view path, const Limits& limits);
+  void set_limits(const Caller& caller, std::string_view path, const Limits& limits);
+  std::string get_value(const Caller& caller, std::string_view path, std::string_view file) const;
+  void delegate(const Caller& caller, std::string_view path, uid_t uid, gid_t gid);
+  void undelegate(const Caller& caller, std::string_view path);
+  std::string request_user_delegation(const Caller& caller);
+  void attach(const Caller& caller, std::string_view path, std::uint32_t pid);
+  std::string pid_cgroup(const Caller& caller, std::uint32_t pid) const;
+  std::vector<std::string> list_children(const Caller& caller, std::string_view path) const;
+  std::vector<std::uint32_t> processes(const Caller& caller, std::string_view path, bool recursive) const;
+  void remove(const Caller& caller, std::string_view path, bool recursive);
+  void remove_on_empty(const Caller& caller, std::string_view path, bool enable);
+  std::vector<Grant> delegations(const Caller& caller) const;
+
+  // Remove-on-empty: the marked paths, and one pass over them (called by the
+  // watcher on every inotify event or poll tick).
+  std::vector<std::string> marked_paths() const;
+  void sweep_remove_on_empty();
+
+  const Authorizer& authorizer() const noexcept { return auth_; }
+  CgroupTree& tree() noexcept { return tree_; }
+
+ private:
+  std::vector<Grant> grants() const;
+  // Lock serializing mutations of one delegation (or one top-level subtree of Root).
+  std::string domain_key(const CgroupPath& path) const;
+  Quota quota_of(const Grant& grant) const;
+  std::size_t count_cgroups_of(uid_t uid) const;
+  std::size_t count_below(const CgroupPath& path) const;
+  LimitMap normalize_all(const Limits& limits) const;
+  void apply_limits(const CgroupPath& path, const LimitMap& limits);
+  void remove_tree(const CgroupPath& path);
+  void save_locked();  // state_mutex_ held
+
+  CgroupTree& tree_;
+  Authorizer auth_;
+  Policy policy_;
+  StateStore store_;
+  AccountResolver accounts_;
+  EventSink sink_;
+  KeyedMutex domains_;
+  mutable std::mutex state_mutex_;
+  PersistentState state_;
+};
+
+}  // namespace nestbox::cgmgr

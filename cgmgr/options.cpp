@@ -1,0 +1,29 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace nestbox::cgmgr {
+
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
+  CLI::App app{"nestbox-cgmgr: D-Bus cgroup manager that delegates cgroup subtrees to users"};
+  app.set_version_flag("--version", std::string("nestbox-cgmgr ") + NESTBOX_VERSION);
+  app.add_option("--bus", options.bus, "\"system\", \"session\" or a D-Bus address (unix:path=...)")
+      ->capture_default_str();
+  app.add_option("--root", options.root,
+                 "manager root cgroup (default: /nestbox, or the delegated service cgroup under systemd)");
+  auto* policy = app.add_option("--policy", options.policy, "policy file (TOML)")->capture_default_str();
+  app.add_option("--state", options.state, "state file (JSON, written atomically)")->capture_default_str();
+  app.add_option("--log-level", options.log_level, "trace|debug|info|warn|error|critical|off")
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "worker threads serving calls (0: automatic)")
+      ->check(CLI::Range(0u, 256u));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  options.policy_given = policy->count() > 0;
+  return std::nullopt;
+}
+
+}  // namespace nestbox::cgmgr

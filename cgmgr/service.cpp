@@ -1,0 +1,180 @@
+#include "service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <tuple>
+
+#include "nestbox/error.hpp"
+
+namespace nestbox::cgmgr {
+namespace {
+
+// Unique names are never reused while the bus runs, so credentials cached by
+// sender stay right; the cache is only trimmed to bound memory.
+constexpr std::size_t kMaxCachedCallers = 4096;
+
+sdbus::Error to_dbus(const Error& e) { return sdbus::Error(dbus_error_name(e.code()), e.what()); }
+
+}  // namespace
+
+Service::Service(sdbus::IConnection& connection, Manager& manager, ThreadPool& pool, ServiceInfo info,
+                 std::function<void()> marks_changed)
+    : AdaptorInterfaces(connection, kObjectPath),
+      manager_(manager),
+      pool_(pool),
+      info_(std::move(info)),
+      marks_changed_(std::move(marks_changed)) {
+  registerAdaptor();
+  manager_.set_event_sink(EventSink{[this](const std::string& p) { emitEmptied(p); },
+                                    [this](const std::string& p) { emitRemoved(p); }});
+}
+
+Service::~Service() {
+  manager_.set_event_sink({});
+  unregisterAdaptor();
+}
+
+std::optional<Caller> Service::current_caller(std::string* error) {
+  const sdbus::Message* msg = getObject().getCurrentlyProcessedMessage();
+  if (!msg) {
+    *error = "no message being processed";
+    return std::nullopt;
+  }
+  const std::string sender = msg->getSender();
+  {
+    std::lock_guard lock(callers_mutex_);
+    if (auto it = callers_.find(sender); it != callers_.end()) return it->second;
+  }
+  Caller caller;
+  try {
+    caller.uid = msg->getCredsUid();
+    caller.pid = msg->getCredsPid();
+  } catch (const sdbus::Error& e) {
+    *error = "cannot identify the caller: " + e.getMessage();
+    return std::nullopt;
+  }
+  try {
+    caller.gid = msg->getCredsGid();
+  } catch (const sdbus::Error&) {
+    caller.gid = static_cast<gid_t>(-1);  // unknown; only used as a fallback group
+  }
+  std::lock_guard lock(callers_mutex_);
+  if (callers_.size() >= kMaxCachedCallers) callers_.clear();
+  callers_.emplace(sender, caller);
+  return caller;
+}
+
+template <typename Fn, typename... Out>
+void Service::dispatch(sdbus::Result<Out...>&& result, std::string what, bool mutating, Fn fn) {
+  std::string why;
+  auto caller = current_caller(&why);
+  if (!caller) {
+    spdlog::warn("{}: refused: {}", what, why);
+    result.returnError(sdbus::Error(dbus_error_name(Errc::PermissionDenied), why));
+    return;
+  }
+  auto shared = std::make_shared<sdbus::Result<Out...>>(std::move(result));
+  auto job = [this, shared, what, mutating, fn = std::move(fn), c = *caller]() {
+    try {
+      if constexpr (sizeof...(Out) == 0) {
+        fn(c);
+        shared->returnResults();
+      } else {
+        shared->returnResults(fn(c));
+      }
+      if (mutating) spdlog::info("{} by {}: ok", what, c.describe());
+    } catch (const Error& e) {
+      if (mutating)
+        spdlog::warn("{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
+      else
+        spdlog::debug("{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
+      shared->returnError(to_dbus(e));
+    } catch (const sdbus::Error& e) {
+      spdlog::warn("{} by {}: reply failed: {}", what, c.describe(), e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("{} by {}: internal error: {}", what, c.describe(), e.what());
+      shared->returnError(sdbus::Error(dbus_error_name(Errc::Io), std::string("internal error: ") + e.what()));
+    }
+  };
+  if (!pool_.try_submit(std::move(job))) {
+    spdlog::warn("{} by {}: refused, server busy", what, caller->describe());
+    shared->returnError(sdbus::Error(dbus_error_name(Errc::Busy), "the manager is overloaded; retry shortly"));
+  }
+}
+
+void Service::Create(sdbus::Result<std::string>&& result, std::string path,
+                     std::map<std::string, std::string> limits) {
+  dispatch(std::move(result), "Create " + path, true,
+           [this, path, limits](const Caller& c) { return manager_.create(c, path, limits); });
+}
+
+void Service::SetLimits(sdbus::Result<>&& result, std::string path, std::map<std::string, std::string> limits) {
+  std::string what = "SetLimits " + path;
+  for (const auto& [k, v] : limits) what += " " + k + "=" + v;
+  dispatch(std::move(result), what, true,
+           [this, path, limits](const Caller& c) { manager_.set_limits(c, path, limits); });
+}
+
+void Service::GetValue(sdbus::Result<std::string>&& result, std::string path, std::string file) {
+  dispatch(std::move(result), "GetValue " + path + " " + file, false,
+           [this, path, file](const Caller& c) { return manager_.get_value(c, path, file); });
+}
+
+void Service::Delegate(sdbus::Result<>&& result, std::string path, uint32_t uid, uint32_t gid) {
+  dispatch(std::move(result), "Delegate " + path + " to " + std::to_string(uid) + ":" + std::to_string(gid), true,
+           [this, path, uid, gid](const Caller& c) { manager_.delegate(c, path, uid, gid); });
+}
+
+void Service::Undelegate(sdbus::Result<>&& result, std::string path) {
+  dispatch(std::move(result), "Undelegate " + path, true,
+           [this, path](const Caller& c) { manager_.undelegate(c, path); });
+}
+
+void Service::RequestUserDelegation(sdbus::Result<std::string>&& result) {
+  dispatch(std::move(result), "RequestUserDelegation", true,
+           [this](const Caller& c) { return manager_.request_user_delegation(c); });
+}
+
+void Service::Attach(sdbus::Result<>&& result, std::string path, uint32_t pid) {
+  dispatch(std::move(result), "Attach pid " + std::to_string(pid) + " to " + path, true,
+           [this, path, pid](const Caller& c) { manager_.attach(c, path, pid); });
+}
+
+void Service::GetPidCgroup(sdbus::Result<std::string>&& result, uint32_t pid) {
+  dispatch(std::move(result), "GetPidCgroup " + std::to_string(pid), false,
+           [this, pid](const Caller& c) { return manager_.pid_cgroup(c, pid); });
+}
+
+void Service::ListChildren(sdbus::Result<std::vector<std::string>>&& result, std::string path) {
+  dispatch(std::move(result), "ListChildren " + path, false,
+           [this, path](const Caller& c) { return manager_.list_children(c, path); });
+}
+
+void Service::GetProcesses(sdbus::Result<std::vector<uint32_t>>&& result, std::string path, bool recursive) {
+  dispatch(std::move(result), "GetProcesses " + path, false,
+           [this, path, recursive](const Caller& c) { return manager_.processes(c, path, recursive); });
+}
+
+void Service::Remove(sdbus::Result<>&& result, std::string path, bool recursive) {
+  dispatch(std::move(result), std::string(recursive ? "Remove (recursive) " : "Remove ") + path, true,
+           [this, path, recursive](const Caller& c) { manager_.remove(c, path, recursive); });
+}
+
+void Service::RemoveOnEmpty(sdbus::Result<>&& result, std::string path, bool enable) {
+  dispatch(std::move(result), std::string(enable ? "RemoveOnEmpty on " : "RemoveOnEmpty off ") + path, true,
+           [this, path, enable](const Caller& c) {
+             manager_.remove_on_empty(c, path, enable);
+             if (marks_changed_) marks_changed_();
+           });
+}
+
+void Service::ListDelegations(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, uint32_t, uint32_t>>>&& result) {
+  dispatch(std::move(result), "ListDelegations", false, [this](const Caller& c) {
+    std::vector<sdbus::Struct<std::string, uint32_t, uint32_t>> out;
+    for (const Grant& g : manager_.delegations(c)) out.emplace_back(g.path.str(), g.uid, g.gid);
+    return out;
+  });
+}
+
+}  // namespace nestbox::cgmgr

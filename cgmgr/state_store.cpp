@@ -1,0 +1,100 @@
+#include "state_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "nestbox/error.hpp"
+#include "nestbox/safe_io.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::cgmgr {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void write_all(int fd, const std::string& data, const std::string& what) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "write " + what);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string state_to_json(const PersistentState& state) {
+  nlohmann::json grants = nlohmann::json::array();
+  for (const Grant& g : state.grants)
+    grants.push_back({{"path", g.path.str()}, {"uid", g.uid}, {"gid", g.gid},
+                      {"origin", g.from_policy ? "policy" : "delegate"}});
+  nlohmann::json marks = nlohmann::json::array();
+  for (const auto& [path, seen] : state.remove_on_empty)
+    marks.push_back({{"path", path}, {"seen_populated", seen}});
+  nlohmann::json doc = {{"version", kFormatVersion}, {"grants", grants}, {"remove_on_empty", marks}};
+  return doc.dump(2) + "\n";
+}
+
+PersistentState state_from_json(const std::string& text, const std::string& origin) {
+  PersistentState state;
+  try {
+    auto doc = nlohmann::json::parse(text);
+    if (doc.at("version").get<int>() != kFormatVersion)
+      throw Error(Errc::InvalidValue, origin + ": unsupported state format version");
+    for (const auto& g : doc.at("grants")) {
+      Grant grant;
+      grant.path = CgroupPath::parse(g.at("path").get<std::string>());
+      grant.uid = g.at("uid").get<uid_t>();
+      grant.gid = g.at("gid").get<gid_t>();
+      grant.from_policy = g.at("origin").get<std::string>() == "policy";
+      state.grants.push_back(std::move(grant));
+    }
+    for (const auto& m : doc.at("remove_on_empty"))
+      state.remove_on_empty[CgroupPath::parse(m.at("path").get<std::string>()).str()] =
+          m.at("seen_populated").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::InvalidValue, origin + ": malformed state file: " + e.what());
+  } catch (const Error& e) {
+    throw Error(e.code(), origin + ": " + e.what());
+  }
+  return state;
+}
+
+PersistentState StateStore::load() const {
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return {};
+    throw_errno(errno, "open state file " + path_);
+  }
+  return state_from_json(read_fd(fd.get()), path_);
+}
+
+void StateStore::save(const PersistentState& state) const {
+  const std::string tmp = path_ + ".tmp";
+  const std::string data = state_to_json(state);
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw_errno(errno, "create " + tmp);
+    write_all(fd.get(), data, tmp);
+    if (::fsync(fd.get()) != 0) throw_errno(errno, "fsync " + tmp);
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) throw_errno(errno, "rename " + tmp + " to " + path_);
+  // The rename itself must reach the disk too.
+  UniqueFd dir(::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) ::fsync(dir.get());
+}
+
+}  // namespace nestbox::cgmgr

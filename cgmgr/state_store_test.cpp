@@ -1,0 +1,47 @@
+// State file: round trip, atomic replacement, and rejection of damaged files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nestbox/error.hpp"
+#include "state_store.hpp"
+#include "testkit.hpp"
+
+namespace nestbox::cgmgr {
+namespace {
+
+TEST(StateStore, MissingFileIsEmptyState) {
+  testkit::TempDir dir;
+  EXPECT_EQ(StateStore(dir.path() + "/state.json").load(), PersistentState{});
+}
+
+TEST(StateStore, RoundTripLeavesNoTempFile) {
+  testkit::TempDir dir;
+  StateStore store(dir.path() + "/state.json");
+  PersistentState s;
+  s.grants.push_back(Grant{CgroupPath::parse("/nb/user-1000"), 1000, 100, true});
+  s.grants.push_back(Grant{CgroupPath::parse("/nb/team"), 1001, 1001, false});
+  s.remove_on_empty["/nb/user-1000/job"] = true;
+  s.remove_on_empty["/nb/team/x"] = false;
+  store.save(s);
+  EXPECT_EQ(store.load(), s);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/state.json.tmp"));
+  s.grants.pop_back();
+  store.save(s);  // replaces the previous file
+  EXPECT_EQ(store.load(), s);
+}
+
+TEST(StateStore, DamagedFilesAreRejected) {
+  testkit::TempDir dir;
+  for (const char* text : {"{", "{\"version\": 2, \"grants\": [], \"remove_on_empty\": []}",
+                           "{\"version\": 1, \"grants\": [{\"path\": \"/a/../b\", \"uid\": 1, \"gid\": 1, "
+                           "\"origin\": \"policy\"}], \"remove_on_empty\": []}",
+                           "{\"version\": 1}"}) {
+    std::string path = dir.write("bad.json", text);
+    EXPECT_THROW(StateStore(path).load(), Error) << text;
+  }
+}
+
+}  // namespace
+}  // namespace nestbox::cgmgr

@@ -1,0 +1,104 @@
+// Unprivileged flows, run as the real test user with busctl command lines.
+#include <signal.h>
+
+#include "cgmgr_fixture.hpp"
+#include "nestbox/parse.hpp"
+
+namespace nestbox::cgmgr_test {
+namespace {
+
+std::vector<std::string> busctl(std::vector<std::string> args) {
+  std::vector<std::string> argv = {"busctl", "--system", "call", "org.nestbox.CgroupManager1",
+                                   "/org/nestbox/CgroupManager1", "org.nestbox.CgroupManager1"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+using UserTest = CgmgrTest;
+
+TEST_F(UserTest, RequestDelegationCreateAttachRemove) {
+  auto& tree = sandbox_->tree();
+  const auto& user = tk::test_user();
+  const std::string grant = root_ + "/user-" + std::to_string(user.uid);
+
+  auto r = as_user(busctl({"RequestUserDelegation"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "s \"" + grant + "\"\n");
+  const auto grant_path = CgroupPath::parse(grant);
+  EXPECT_EQ(tree.owner(grant_path), user.uid);
+  // The policy's ceilings sit on the delegated cgroup itself.
+  EXPECT_EQ(tree.memory(grant_path).limit, parse_size("256M"));
+  EXPECT_EQ(tree.pids(grant_path)->max, Limit(64));
+  // Asking again returns the same grant.
+  r = as_user(busctl({"RequestUserDelegation"}));
+  EXPECT_EQ(r.out, "s \"" + grant + "\"\n");
+
+  const std::string job = grant + "/job";
+  r = as_user(busctl({"Create", "sa{ss}", job, "2", "memory.max", "64M", "pids.max", "16"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(tree.memory(CgroupPath::parse(job)).limit, parse_size("64M"));
+  r = as_user(busctl({"SetLimits", "sa{ss}", job, "1", "pids.max", "8"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(tree.pids(CgroupPath::parse(job))->max, Limit(8));
+
+  tk::Child mine = user_sleeper();
+  r = as_user(busctl({"Attach", "su", job, std::to_string(mine.pid())}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(primary_cgroup(mine.pid()).str(), job);
+  // Moving it on inside the delegation is fine too.
+  r = as_user(busctl({"Create", "sa{ss}", grant + "/other", "0"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = as_user(busctl({"Attach", "su", grant + "/other", std::to_string(mine.pid())}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(primary_cgroup(mine.pid()).str(), grant + "/other");
+  r = as_user(busctl({"GetProcesses", "sb", grant, "true"}));
+  EXPECT_EQ(r.out, "au 1 " + std::to_string(mine.pid()) + "\n");
+  r = as_user(busctl({"ListDelegations"}));
+  EXPECT_EQ(r.out, "a(suu) 1 \"" + grant + "\" " + std::to_string(user.uid) + " " + std::to_string(user.gid) + "\n");
+
+  mine.kill(SIGKILL);
+  mine.wait();
+  r = as_user(busctl({"Remove", "sb", job, "false"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = as_user(busctl({"Remove", "sb", grant + "/other", "false"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(tree.children(grant_path).empty());
+}
+
+TEST_F(UserTest, AttachSelfWithPidZero) {
+  const std::string grant = proxy_->Create(root_ + "/u", {});
+  proxy_->Delegate(grant, tk::test_user().uid, tk::test_user().gid);
+  const std::string job = grant + "/self";
+  ASSERT_EQ(as_user(busctl({"Create", "sa{ss}", job, "0"})).exit_code, 0);
+  // busctl attaches itself and exits; the cgroup is empty again right after.
+  auto r = as_user(busctl({"Attach", "su", job, "0"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = as_user(busctl({"Remove", "sb", job, "false"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+class NoPolicyTest : public CgmgrTest {
+ protected:
+  std::string policy_text() const override { return "[defaults]\nmax_cgroups = 2\n"; }
+};
+
+TEST_F(NoPolicyTest, RequestRefusedUnlessRootDelegated) {
+  const auto& user = tk::test_user();
+  auto r = as_user(dbus_send("RequestUserDelegation", {}));
+  EXPECT_EQ(error_name(r), "org.nestbox.Error.PermissionDenied");
+  const std::string grant = root_ + "/user-" + std::to_string(user.uid);
+  EXPECT_FALSE(sandbox_->tree().exists(CgroupPath::parse(grant)));
+  // Root's own Delegate of that path counts, whatever the policy says.
+  proxy_->Create(grant, {});
+  proxy_->Delegate(grant, user.uid, user.gid);
+  r = as_user(busctl({"RequestUserDelegation"}));
+  EXPECT_EQ(r.out, "s \"" + grant + "\"\n");
+  // Defaults still bound what happens inside a root-made grant.
+  EXPECT_EQ(as_user(busctl({"Create", "sa{ss}", grant + "/a", "0"})).exit_code, 0);
+  EXPECT_EQ(as_user(busctl({"Create", "sa{ss}", grant + "/b", "0"})).exit_code, 0);
+  r = as_user(dbus_send("Create", {"string:" + grant + "/c", "dict:string:string:pids.max,5"}));
+  EXPECT_EQ(error_name(r), "org.nestbox.Error.QuotaExceeded");
+}
+
+}  // namespace
+}  // namespace nestbox::cgmgr_test
