@@ -129,7 +129,8 @@ void write_swap_max_v1(const CgroupDir& dir, Limit swap) {
     if (!limit)
       throw Error(Errc::Unsupported,
                   "memory.swap.max: cgroup v1 can only limit swap together with memory; set memory.max first");
-    if (__builtin_add_overflow(*limit, *swap, &memsw.emplace())) memsw.reset();
+    std::uint64_t sum = 0;
+    if (!__builtin_add_overflow(*limit, *swap, &sum)) memsw = sum;  // overflow = unlimited
   }
   // memsw only ever needs to be >= the (unchanged) memory limit, which limit + swap is.
   dir.write("memory.memsw.limit_in_bytes", v1_limit_text(memsw));

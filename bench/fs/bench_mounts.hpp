@@ -1,0 +1,33 @@
+// The two daemons under test, each mounted in the foreground on a temp dir and
+// always unmounted and killed on destruction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace nestbox::bench {
+
+class DaemonMount {
+ public:
+  // argv gets the mountpoint appended.
+  DaemonMount(std::string name, std::vector<std::string> argv, const std::string& mountpoint);
+  ~DaemonMount();
+  DaemonMount(const DaemonMount&) = delete;
+  DaemonMount& operator=(const DaemonMount&) = delete;
+  const std::string& name() const { return name_; }
+  const std::string& mountpoint() const { return mountpoint_; }
+  pid_t pid() const { return pid_; }
+  // VmHWM of the daemon in kB.
+  long peak_rss_kb() const;
+
+ private:
+  std::string name_;
+  std::string mountpoint_;
+  pid_t pid_ = -1;
+};
+
+bool is_mountpoint(const std::string& path);
+
+}  // namespace nestbox::bench

@@ -1,0 +1,233 @@
+// nestbox-fs vs lxcfs: open/read/close throughput and latency of the virtualized
+// files, with reader processes spread over 50 cgroups, plus a static file
+// served by nestbox-fs as the FUSE floor, and the daemons' peak RSS after
+// 1,000 cgroups were read. Needs root. Prints ratios; asserts nothing.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "bench_mounts.hpp"
+#include "nestbox/cgroup_tree.hpp"
+
+namespace {
+
+using namespace nestbox;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kSlot = 1 << 19;  // latencies kept per worker
+
+struct Shared {
+  std::atomic<int> go{0};
+  std::atomic<std::uint64_t> counts[8];
+  float lat_us[8][kSlot];
+};
+
+// Creates and always removes the bench cgroups.
+class Cgroups {
+ public:
+  Cgroups(CgroupTree& tree, std::size_t n) : tree_(tree) {
+    root_ = CgroupPath::parse("/nestbox-bench-" + std::to_string(getpid()));
+    tree_.create(root_);
+    grow(n);
+  }
+  void grow(std::size_t n) {
+    while (paths_.size() < n) {
+      auto p = root_.child("c" + std::to_string(paths_.size()));
+      tree_.create(p);
+      tree_.set_limit(p, "memory.max", std::to_string(128 + paths_.size() % 64) + "M");
+      paths_.push_back(p);
+    }
+  }
+  ~Cgroups() {
+    for (auto it = paths_.rbegin(); it != paths_.rend(); ++it) {
+      try {
+        tree_.remove(*it);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "cleanup %s: %s\n", it->str().c_str(), e.what());
+      }
+    }
+    try {
+      tree_.remove(root_);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cleanup %s: %s\n", root_.str().c_str(), e.what());
+    }
+  }
+  const std::vector<CgroupPath>& paths() const { return paths_; }
+
+ private:
+  CgroupTree& tree_;
+  CgroupPath root_;
+  std::vector<CgroupPath> paths_;
+};
+
+bool read_file(const std::string& path) {
+  char buf[65536];
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+  }
+  ::close(fd);
+  return n == 0;
+}
+
+struct Result {
+  double ops_per_s = 0, p50 = 0, p99 = 0;
+};
+
+Result measure(CgroupTree& tree, const std::vector<CgroupPath>& cgroups, const std::string& path, int threads,
+               double seconds, Shared* sh) {
+  sh->go = 0;
+  std::vector<pid_t> kids;
+  for (int w = 0; w < threads; ++w) {
+    sh->counts[w] = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::size_t spot = static_cast<std::size_t>(w);
+      try {
+        tree.attach(cgroups[spot % cgroups.size()], getpid());
+      } catch (...) {
+        _exit(2);
+      }
+      while (sh->go.load() == 0) std::this_thread::yield();
+      auto end = Clock::now() + std::chrono::duration<double>(seconds);
+      std::uint64_t n = 0;
+      while (Clock::now() < end) {
+        auto t0 = Clock::now();
+        if (!read_file(path)) _exit(3);
+        auto t1 = Clock::now();
+        if (n < kSlot) sh->lat_us[w][n] = std::chrono::duration<float, std::micro>(t1 - t0).count();
+        ++n;
+        // Move on to another cgroup now and then (outside the timed part) so
+        // the readers cover all of them.
+        if (n % 256 == 0) {
+          spot += static_cast<std::size_t>(threads);
+          try {
+            tree.attach(cgroups[spot % cgroups.size()], getpid());
+          } catch (...) {
+          }
+        }
+      }
+      sh->counts[w] = n;
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  sh->go = 1;
+  bool ok = true;
+  for (pid_t k : kids) {
+    int st = 0;
+    waitpid(k, &st, 0);
+    ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  }
+  Result r;
+  if (!ok) return r;
+  std::vector<float> all;
+  std::uint64_t total = 0;
+  for (int w = 0; w < threads; ++w) {
+    total += sh->counts[w];
+    all.insert(all.end(), sh->lat_us[w], sh->lat_us[w] + std::min<std::uint64_t>(sh->counts[w], kSlot));
+  }
+  if (all.empty()) return r;
+  std::sort(all.begin(), all.end());
+  r.ops_per_s = static_cast<double>(total) / seconds;
+  r.p50 = all[all.size() / 2];
+  r.p99 = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nestbox-fs vs lxcfs benchmark (root)"};
+  std::string nestbox_fs = NESTBOX_FS_PATH;
+  std::string lxcfs = "/usr/bin/lxcfs";
+  double seconds = 1.0;
+  std::size_t rss_cgroups = 1000;
+  app.add_option("--nestbox-fs", nestbox_fs, "nestbox-fs binary")->capture_default_str();
+  app.add_option("--lxcfs", lxcfs, "lxcfs binary")->capture_default_str();
+  app.add_option("--seconds", seconds, "Seconds per measurement")->capture_default_str();
+  app.add_option("--rss-cgroups", rss_cgroups, "Cgroups read before peak RSS is taken")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (geteuid() != 0) {
+    std::fprintf(stderr, "nestbox_fs_bench: needs root (cgroups, mounts)\n");
+    return 77;
+  }
+  try {
+    auto tree = open_host_cgroup_tree();
+    auto dir = std::filesystem::temp_directory_path() / ("nestbox-fs-bench-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir / "nb");
+    std::filesystem::create_directories(dir / "lx");
+    struct DirGuard {
+      std::filesystem::path p;
+      ~DirGuard() {
+        std::error_code ec;
+        std::filesystem::remove_all(p, ec);
+      }
+    } dir_guard{dir};
+    Cgroups cgroups(*tree, 50);
+    std::vector<CgroupPath> fifty = cgroups.paths();
+
+    bench::DaemonMount nb("nestbox-fs", {nestbox_fs, "-f", "--log-level=warn"}, (dir / "nb").string());
+    bench::DaemonMount lx("lxcfs", {lxcfs, "-f", "-p", (dir / "lxcfs.pid").string()}, (dir / "lx").string());
+
+    void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::runtime_error("mmap failed");
+    auto* sh = new (mem) Shared;
+
+    std::printf("nestbox-fs %s vs lxcfs, %zu cgroups, %.1f s per cell, host has %u CPUs\n", nestbox_fs.c_str(),
+                fifty.size(), seconds, std::thread::hardware_concurrency());
+    std::printf("%-8s %3s | %10s %8s %8s | %10s %8s %8s | %7s %9s\n", "file", "thr", "nb ops/s", "p50 us",
+                "p99 us", "lx ops/s", "p50 us", "p99 us", "nb/lx", "p50/floor");
+    for (int threads : {1, 2, 8}) {
+      Result floor = measure(*tree, fifty, nb.mountpoint() + "/.nestbox/static", threads, seconds, sh);
+      std::printf("%-8s %3d | %10.0f %8.1f %8.1f | %10s %8s %8s | %7s %9s\n", "static", threads, floor.ops_per_s,
+                  floor.p50, floor.p99, "-", "-", "-", "-", "1.00");
+      for (const char* file : {"meminfo", "cpuinfo", "stat", "uptime"}) {
+        Result a = measure(*tree, fifty, nb.mountpoint() + "/proc/" + file, threads, seconds, sh);
+        Result b = measure(*tree, fifty, lx.mountpoint() + "/proc/" + file, threads, seconds, sh);
+        std::printf("%-8s %3d | %10.0f %8.1f %8.1f | %10.0f %8.1f %8.1f | %6.2fx %9.2f\n", file, threads,
+                    a.ops_per_s, a.p50, a.p99, b.ops_per_s, b.p50, b.p99,
+                    b.ops_per_s > 0 ? a.ops_per_s / b.ops_per_s : 0.0, floor.p50 > 0 ? a.p50 / floor.p50 : 0.0);
+      }
+    }
+
+    // Peak RSS once every one of `rss_cgroups` cgroups has read every file.
+    cgroups.grow(rss_cgroups);
+    pid_t kid = fork();
+    if (kid == 0) {
+      for (const auto& cg : cgroups.paths()) {
+        try {
+          tree->attach(cg, getpid());
+        } catch (...) {
+          _exit(2);
+        }
+        for (const auto* m : {&nb, &lx})
+          for (const char* f : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "diskstats"})
+            read_file(m->mountpoint() + "/proc/" + f);
+      }
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(kid, &st, 0);
+    std::printf("peak RSS after %zu cgroups read: nestbox-fs %ld kB, lxcfs %ld kB\n", cgroups.paths().size(),
+                nb.peak_rss_kb(), lx.peak_rss_kb());
+    munmap(mem, sizeof(Shared));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nestbox_fs_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,325 @@
+#include "cgroup_view.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "nestbox/error.hpp"
+#include "nestbox/parse.hpp"
+#include "nestbox/safe_io.hpp"
+#include "reader.hpp"
+
+namespace nestbox::fs {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, char sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out.push_back(sep);
+    out += p;
+  }
+  return out;
+}
+
+[[noreturn]] void hidden(std::string_view what) {
+  throw Error(Errc::NotFound, std::string(what) + ": no such file or directory", ENOENT);
+}
+
+bool is_procs_file(std::string_view file) {
+  return file == "cgroup.procs" || file == "tasks" || file == "cgroup.threads";
+}
+
+}  // namespace
+
+CgroupView::CgroupView(const HostLayout& layout, const ProcFs& proc, std::size_t max_nodes)
+    : proc_(proc), max_nodes_(max_nodes) {
+  for (const auto& m : layout.mounts) {
+    auto root = CgroupPath::try_parse(m.root);
+    if (!root) continue;
+    Hierarchy h;
+    h.name = m.unified ? "unified" : join(m.controllers, ',');
+    if (h.name.empty()) continue;
+    if (!m.unified) h.controllers = m.controllers;
+    h.mount_root = *root;
+    try {
+      h.dir = open_directory(m.mountpoint);
+    } catch (const std::exception&) {
+      continue;
+    }
+    hierarchies_.push_back(std::move(h));
+  }
+}
+
+std::vector<std::string> CgroupView::hierarchy_names() const {
+  std::vector<std::string> out;
+  for (const auto& h : hierarchies_) out.push_back(h.name);
+  return out;
+}
+
+std::size_t CgroupView::node_count() const {
+  std::lock_guard lock(mutex_);
+  return nodes_.size();
+}
+
+CgroupView::Node CgroupView::node(std::uint64_t ino) const {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) hidden("inode");
+  return it->second;
+}
+
+CgroupPath CgroupView::reader_root(const Cred& cred, std::size_t h) const {
+  for (const auto& e : proc_.cgroups(cred.pid)) {
+    if (!entry_matches(e, hierarchies_[h].controllers)) continue;
+    // "/.." style paths (reader in another cgroup namespace) are not valid paths
+    // and hide everything.
+    auto p = CgroupPath::try_parse(e.path);
+    if (!p) break;
+    return *p;
+  }
+  hidden(hierarchies_[h].name);
+}
+
+void CgroupView::require_visible(const Cred& cred, const Node& n) const {
+  if (!reader_root(cred, n.hierarchy).contains(n.cgroup)) hidden(n.cgroup.str());
+}
+
+std::string CgroupView::real_rel(std::size_t h, const CgroupPath& cg, std::string_view file) const {
+  auto rel = cg.relative_to(hierarchies_[h].mount_root);
+  if (!rel) hidden(cg.str());
+  std::string s = rel->relative();
+  if (!file.empty()) {
+    if (!s.empty()) s.push_back('/');
+    s.append(file);
+  }
+  return s;
+}
+
+std::string CgroupView::real_rel(const Node& n) const { return real_rel(n.hierarchy, n.cgroup, n.file); }
+
+struct stat CgroupView::real_stat(std::size_t h, const std::string& rel) const {
+  UniqueFd fd = open_beneath(hierarchies_[h].dir.get(), rel, O_PATH | O_CLOEXEC);
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat " + rel);
+  return st;
+}
+
+CgroupView::Entry CgroupView::remember(Node n, const struct stat& st) {
+  Key key{n.hierarchy, n.cgroup.str(), n.file};
+  std::lock_guard lock(mutex_);
+  Entry out{0, st};
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    nodes_[it->second].lookups++;
+    out.ino = it->second;
+  } else {
+    // The kernel forgets nodes it no longer caches; this bound only stops a
+    // runaway client from growing the table without limit.
+    if (nodes_.size() >= max_nodes_) throw Error(Errc::QuotaExceeded, "too many cgroup view nodes", ENFILE);
+    out.ino = next_ino_++;
+    n.lookups = 1;
+    nodes_.emplace(out.ino, std::move(n));
+    by_key_.emplace(std::move(key), out.ino);
+  }
+  out.st.st_ino = out.ino;
+  return out;
+}
+
+void CgroupView::forget(std::uint64_t ino, std::uint64_t count) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return;
+  it->second.lookups -= std::min(count, it->second.lookups);
+  if (it->second.lookups == 0) {
+    by_key_.erase(Key{it->second.hierarchy, it->second.cgroup.str(), it->second.file});
+    nodes_.erase(it);
+  }
+}
+
+CgroupView::Entry CgroupView::lookup_top(const Cred& cred, std::string_view hierarchy) {
+  for (std::size_t h = 0; h < hierarchies_.size(); ++h) {
+    if (hierarchies_[h].name != hierarchy) continue;
+    CgroupPath root = reader_root(cred, h);
+    return remember(Node{h, root, "", 0}, real_stat(h, real_rel(h, root, "")));
+  }
+  hidden(hierarchy);
+}
+
+CgroupView::Entry CgroupView::lookup(const Cred& cred, std::uint64_t parent, std::string_view name) {
+  Node n = node(parent);
+  if (!n.file.empty()) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+  require_visible(cred, n);
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) hidden(name);
+  struct stat st = real_stat(n.hierarchy, real_rel(n.hierarchy, n.cgroup, name));
+  if (S_ISDIR(st.st_mode)) {
+    auto child = CgroupPath::try_parse(n.cgroup.str() + (n.cgroup.is_root() ? "" : "/") + std::string(name));
+    if (!child) hidden(name);
+    return remember(Node{n.hierarchy, *child, "", 0}, st);
+  }
+  if (!S_ISREG(st.st_mode)) hidden(name);
+  return remember(Node{n.hierarchy, n.cgroup, std::string(name), 0}, st);
+}
+
+struct stat CgroupView::getattr(const Cred& cred, std::uint64_t ino) {
+  Node n = node(ino);
+  require_visible(cred, n);
+  struct stat st = real_stat(n.hierarchy, real_rel(n));
+  st.st_ino = ino;
+  return st;
+}
+
+std::vector<CgroupView::DirEntry> CgroupView::list(const Cred& cred, std::uint64_t ino) {
+  Node n = node(ino);
+  if (!n.file.empty()) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+  require_visible(cred, n);
+  UniqueFd fd = open_beneath(hierarchies_[n.hierarchy].dir.get(), real_rel(n), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat");
+  if (!dac_allows(st, cred, kRead)) throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  DIR* dir = fdopendir(fd.get());
+  if (!dir) throw_errno(errno, "fdopendir");
+  fd.release();
+  std::vector<DirEntry> out;
+  while (dirent* de = readdir(dir)) {
+    std::string_view name = de->d_name;
+    if (name == "." || name == "..") continue;
+    out.push_back({std::string(name), de->d_type == DT_DIR ? mode_t{S_IFDIR} : mode_t{S_IFREG}});
+  }
+  closedir(dir);
+  std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+std::string CgroupView::open(const Cred& cred, std::uint64_t ino, int flags) {
+  Node n = node(ino);
+  require_visible(cred, n);
+  if (n.file.empty()) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+  const std::string rel = real_rel(n);
+  struct stat st = real_stat(n.hierarchy, rel);
+  int acc = flags & O_ACCMODE;
+  int want = acc == O_RDONLY ? kRead : acc == O_WRONLY ? kWrite : kRead | kWrite;
+  if (!dac_allows(st, cred, want)) throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  if (!(want & kRead)) return {};
+  UniqueFd fd = open_beneath(hierarchies_[n.hierarchy].dir.get(), rel, O_RDONLY | O_CLOEXEC);
+  return read_fd(fd.get());
+}
+
+void CgroupView::write(const Cred& cred, std::uint64_t ino, std::string_view data) {
+  Node n = node(ino);
+  require_visible(cred, n);
+  if (n.file.empty()) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+  const std::string rel = real_rel(n);
+  if (!dac_allows(real_stat(n.hierarchy, rel), cred, kWrite))
+    throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  if (is_procs_file(n.file)) {
+    move_process(cred, n, data);
+    return;
+  }
+  write_file_beneath(hierarchies_[n.hierarchy].dir.get(), rel, data);
+}
+
+pid_t CgroupView::host_pid(const Cred& cred, pid_t pid) const {
+  const ino_t writer_ns = proc_.ns_inode(cred.pid, "pid");
+  if (writer_ns == proc_.ns_inode(getpid(), "pid")) return pid;
+  // The number is in the writer's pid namespace: find the process whose NSpid
+  // entry at the writer's level matches, in that same namespace.
+  const auto writer = proc_.status(cred.pid);
+  if (writer.nspid.empty()) throw Error(Errc::NotFound, "no such process", ESRCH);
+  const std::size_t level = writer.nspid.size() - 1;
+  for (pid_t p : proc_.all_pids()) {
+    try {
+      auto st = proc_.status(p);
+      if (st.nspid.size() > level && st.nspid[level] == pid && proc_.ns_inode(p, "pid") == writer_ns) return p;
+    } catch (const std::exception&) {
+    }
+  }
+  throw Error(Errc::NotFound, "no such process " + std::to_string(pid), ESRCH);
+}
+
+void CgroupView::move_process(const Cred& cred, const Node& n, std::string_view data) {
+  std::int64_t value = 0;
+  try {
+    value = parse_i64(data);
+  } catch (const Error&) {
+    throw Error(Errc::InvalidValue, "expected one process id", EINVAL);
+  }
+  if (value < 0 || value > 0x3fffffff) throw Error(Errc::InvalidValue, "bad process id", EINVAL);
+  pid_t target = value == 0 ? cred.pid : host_pid(cred, static_cast<pid_t>(value));
+
+  MoveRequest req;
+  req.writer = cred;
+  auto status = proc_.status(target);
+  req.target_ruid = status.ruid;
+  req.target_suid = status.ruid;
+  req.view_root = reader_root(cred, n.hierarchy);
+  req.destination = n.cgroup;
+  bool found = false;
+  for (const auto& e : proc_.cgroups(target)) {
+    if (!entry_matches(e, hierarchies_[n.hierarchy].controllers)) continue;
+    auto p = CgroupPath::try_parse(e.path);
+    if (!p) break;
+    req.source = *p;
+    found = true;
+    break;
+  }
+  if (!found) throw Error(Errc::PermissionDenied, "the process lives outside the view", EACCES);
+  const std::size_t h = n.hierarchy;
+  check_move(req, [&](const CgroupPath& common) {
+    try {
+      return dac_allows(real_stat(h, real_rel(h, common, "cgroup.procs")), cred, kWrite);
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  write_file_beneath(hierarchies_[h].dir.get(), real_rel(n), std::to_string(target));
+}
+
+CgroupView::Entry CgroupView::mkdir(const Cred& cred, std::uint64_t parent, std::string_view name, mode_t mode) {
+  Node n = node(parent);
+  if (!n.file.empty()) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+  require_visible(cred, n);
+  std::string why;
+  if (!CgroupPath::is_valid_name(name, &why)) throw Error(Errc::InvalidPath, why, EINVAL);
+  const std::string rel = real_rel(n);
+  const int root_fd = hierarchies_[n.hierarchy].dir.get();
+  if (!dac_allows(real_stat(n.hierarchy, rel), cred, kWrite | kExec))
+    throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  UniqueFd dir = open_beneath(root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string child_name(name);
+  if (::mkdirat(dir.get(), child_name.c_str(), mode & 07777) != 0) throw_errno(errno, "mkdir " + child_name);
+  if (cred.uid != 0) {
+    // A cgroup made by a user belongs to that user, as when the user runs mkdir
+    // on a delegated cgroupfs directory itself.
+    UniqueFd child = open_beneath(dir.get(), child_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fchown(child.get(), cred.uid, cred.gid) != 0) throw_errno(errno, "chown " + child_name);
+    DIR* d = fdopendir(dup(child.get()));
+    if (d) {
+      while (dirent* de = readdir(d)) {
+        if (de->d_type != DT_REG) continue;
+        if (fchownat(child.get(), de->d_name, cred.uid, cred.gid, AT_SYMLINK_NOFOLLOW) != 0)
+          spdlog::warn("chown {}/{}: {}", child_name, de->d_name, std::strerror(errno));
+      }
+      closedir(d);
+    }
+  }
+  return lookup(cred, parent, name);
+}
+
+void CgroupView::rmdir(const Cred& cred, std::uint64_t parent, std::string_view name) {
+  Node n = node(parent);
+  if (!n.file.empty()) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+  require_visible(cred, n);
+  if (!CgroupPath::is_valid_name(name)) hidden(name);
+  const std::string rel = real_rel(n);
+  if (!dac_allows(real_stat(n.hierarchy, rel), cred, kWrite | kExec))
+    throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  UniqueFd dir = open_beneath(hierarchies_[n.hierarchy].dir.get(), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string child_name(name);
+  if (::unlinkat(dir.get(), child_name.c_str(), AT_REMOVEDIR) != 0) throw_errno(errno, "rmdir " + child_name);
+}
+
+}  // namespace nestbox::fs

@@ -1,0 +1,98 @@
+// MOUNTPOINT/cgroup: each hierarchy shown with the reader's own cgroup as its
+// root. Nodes name real cgroups; every operation first checks that the node lies
+// inside the *requesting* reader's cgroup (so a directory fd handed to another
+// process, a cwd kept after moving, or a cached dentry never reaches above or
+// beside that reader's cgroup), then re-applies the kernel's permission rules
+// with the reader's credentials. Hidden things answer ENOENT.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "access.hpp"
+#include "nestbox/cgroup_path.hpp"
+#include "nestbox/layout.hpp"
+#include "nestbox/proc.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::fs {
+
+class CgroupView {
+ public:
+  static constexpr std::uint64_t kFirstIno = 1u << 20;
+
+  CgroupView(const HostLayout& layout, const ProcFs& proc, std::size_t max_nodes = 1u << 20);
+
+  // Directory names under MOUNTPOINT/cgroup ("memory", "cpu", "name=systemd", "unified").
+  std::vector<std::string> hierarchy_names() const;
+  static bool owns(std::uint64_t ino) { return ino >= kFirstIno; }
+
+  struct Entry {
+    std::uint64_t ino = 0;
+    struct stat st {};
+  };
+  struct DirEntry {
+    std::string name;
+    mode_t type = 0;  // S_IFDIR / S_IFREG
+  };
+
+  // All throw nestbox::Error (NotFound for anything hidden).
+  Entry lookup_top(const Cred& cred, std::string_view hierarchy);
+  Entry lookup(const Cred& cred, std::uint64_t parent, std::string_view name);
+  struct stat getattr(const Cred& cred, std::uint64_t ino);
+  void forget(std::uint64_t ino, std::uint64_t count);
+  std::vector<DirEntry> list(const Cred& cred, std::uint64_t ino);
+  // Checks access for O_RDONLY/O_WRONLY/O_RDWR `flags`; returns the content when
+  // opened for reading.
+  std::string open(const Cred& cred, std::uint64_t ino, int flags);
+  void write(const Cred& cred, std::uint64_t ino, std::string_view data);
+  Entry mkdir(const Cred& cred, std::uint64_t parent, std::string_view name, mode_t mode);
+  void rmdir(const Cred& cred, std::uint64_t parent, std::string_view name);
+  std::size_t node_count() const;
+
+ private:
+  struct Hierarchy {
+    std::string name;
+    std::vector<std::string> controllers;  // empty for cgroup2
+    CgroupPath mount_root;
+    UniqueFd dir;
+  };
+  struct Node {
+    std::size_t hierarchy = 0;
+    CgroupPath cgroup;   // the cgroup (for a file: the cgroup that holds it)
+    std::string file;    // "" for the cgroup directory itself
+    std::uint64_t lookups = 0;
+  };
+  using Key = std::tuple<std::size_t, std::string, std::string>;
+
+  Node node(std::uint64_t ino) const;
+  // The reader's cgroup in hierarchy h (NotFound if it has none there).
+  CgroupPath reader_root(const Cred& cred, std::size_t h) const;
+  // Throws NotFound unless the node lies in the reader's view.
+  void require_visible(const Cred& cred, const Node& n) const;
+  // Path below the hierarchy's mount for a cgroup (+ file).
+  std::string real_rel(const Node& n) const;
+  std::string real_rel(std::size_t h, const CgroupPath& cg, std::string_view file) const;
+  struct stat real_stat(std::size_t h, const std::string& rel) const;
+  Entry remember(Node n, const struct stat& st);
+  void move_process(const Cred& cred, const Node& n, std::string_view data);
+  pid_t host_pid(const Cred& cred, pid_t pid_in_reader_ns) const;
+
+  const ProcFs& proc_;
+  std::vector<Hierarchy> hierarchies_;
+  std::size_t max_nodes_;
+  mutable std::mutex mutex_;
+  std::uint64_t next_ino_ = kFirstIno;
+  std::unordered_map<std::uint64_t, Node> nodes_;
+  std::map<Key, std::uint64_t> by_key_;
+};
+
+}  // namespace nestbox::fs

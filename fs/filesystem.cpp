@@ -1,0 +1,315 @@
+#include "filesystem.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "nestbox/error.hpp"
+
+namespace nestbox::fs {
+namespace {
+
+// Attribute/entry cache time of the fixed nodes; the cgroup view uses 0 so that
+// every path walk asks again with the walker's own identity.
+constexpr double kStaticTimeout = 1.0;
+
+// The text is shared so that a read reply in flight keeps it alive even when
+// the release of the same file handle runs concurrently on another worker (the
+// reader may close as soon as the reply's bytes reached it).
+struct OpenFile {
+  std::shared_ptr<const std::string> data;
+};
+
+struct OpenDir {
+  struct Item {
+    std::string name;
+    std::uint64_t ino;
+    mode_t type;
+  };
+  std::vector<Item> items;
+};
+
+Filesystem& self(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+Cred cred_of(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  Cred c{ctx->pid, ctx->uid, ctx->gid, {}};
+  gid_t groups[64];
+  int n = fuse_req_getgroups(req, 64, groups);
+  if (n > 64) {
+    std::vector<gid_t> all(static_cast<std::size_t>(n));
+    n = fuse_req_getgroups(req, n, all.data());
+    if (n > 0) c.groups.assign(all.begin(), all.begin() + std::min<int>(n, static_cast<int>(all.size())));
+  } else if (n > 0) {
+    c.groups.assign(groups, groups + n);
+  }
+  return c;
+}
+
+struct stat static_attr(const StaticNode& n) {
+  struct stat st {};
+  st.st_ino = n.ino;
+  st.st_uid = 0;
+  st.st_gid = 0;
+  if (n.dir) {
+    st.st_mode = S_IFDIR | 0555;
+    st.st_nlink = 2;
+  } else {
+    st.st_mode = S_IFREG | 0444;
+    st.st_nlink = 1;
+    // Reads are direct (served from the per-open buffer), so the size only has
+    // to look sensible to tools that stat first.
+    st.st_size = n.kind == FileKind::Static ? static_cast<off_t>(static_content().size()) : 4096;
+  }
+  return st;
+}
+
+// Runs a handler; any exception becomes an error reply.
+template <typename Fn>
+void guarded(fuse_req_t req, const char* op, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    spdlog::debug("{}: {}", op, e.what());
+    fuse_reply_err(req, to_errno(e));
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: {}", op, e.what());
+    fuse_reply_err(req, EIO);
+  }
+}
+
+void reply_view_entry(fuse_req_t req, const CgroupView::Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.ino;
+  p.attr = e.st;
+  p.attr_timeout = 0;
+  p.entry_timeout = 0;
+  fuse_reply_entry(req, &p);
+}
+
+void op_init(void*, fuse_conn_info* conn) {
+  // O_TRUNC comes with open() instead of a separate setattr(size=0).
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, "lookup", [&] {
+    auto& fs = self(req);
+    if (CgroupView::owns(parent)) return reply_view_entry(req, fs.view().lookup(cred_of(req), parent, name));
+    const StaticNode* p = fs.tree().find(parent);
+    if (!p || !p->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
+    if (p->cgroup_root) return reply_view_entry(req, fs.view().lookup_top(cred_of(req), name));
+    const StaticNode* c = fs.tree().child(parent, name);
+    if (!c) throw Error(Errc::NotFound, "no such file", ENOENT);
+    fuse_entry_param e{};
+    e.ino = c->ino;
+    e.attr = static_attr(*c);
+    e.attr_timeout = kStaticTimeout;
+    e.entry_timeout = kStaticTimeout;
+    fuse_reply_entry(req, &e);
+  });
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  if (CgroupView::owns(ino)) self(req).view().forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i)
+    if (CgroupView::owns(forgets[i].ino)) self(req).view().forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  guarded(req, "getattr", [&] {
+    auto& fs = self(req);
+    if (CgroupView::owns(ino)) {
+      struct stat st = fs.view().getattr(cred_of(req), ino);
+      fuse_reply_attr(req, &st, 0);
+      return;
+    }
+    const StaticNode* n = fs.tree().find(ino);
+    if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
+    struct stat st = static_attr(*n);
+    fuse_reply_attr(req, &st, kStaticTimeout);
+  });
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
+  guarded(req, "setattr", [&] {
+    // Only truncation of a cgroup file is accepted (a no-op, as on cgroupfs).
+    if (!CgroupView::owns(ino) || (to_set & ~FUSE_SET_ATTR_SIZE))
+      throw Error(Errc::PermissionDenied, "read-only attribute", EPERM);
+    struct stat st = self(req).view().getattr(cred_of(req), ino);
+    fuse_reply_attr(req, &st, 0);
+  });
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "open", [&] {
+    auto& fs = self(req);
+    auto file = std::make_unique<OpenFile>();
+    if (CgroupView::owns(ino)) {
+      file->data = std::make_shared<const std::string>(fs.view().open(cred_of(req), ino, fi->flags));
+    } else {
+      const StaticNode* n = fs.tree().find(ino);
+      if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
+      if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+      if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+      // Rendered once per open: every read of this open sees the same text.
+      file->data = std::make_shared<const std::string>(fs.files().render(n->kind, fuse_req_ctx(req)->pid));
+    }
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+    fi->fh = reinterpret_cast<uint64_t>(file.get());
+    if (fuse_reply_open(req, fi) == 0) file.release();
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  std::shared_ptr<const std::string> data = reinterpret_cast<const OpenFile*>(fi->fh)->data;
+  if (off < 0 || static_cast<std::size_t>(off) >= data->size()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  std::size_t n = std::min(size, data->size() - static_cast<std::size_t>(off));
+  fuse_reply_buf(req, data->data() + off, n);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t, fuse_file_info*) {
+  guarded(req, "write", [&] {
+    if (!CgroupView::owns(ino)) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+    self(req).view().write(cred_of(req), ino, std::string_view(buf, size));
+    fuse_reply_write(req, size);
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenFile*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "opendir", [&] {
+    auto& fs = self(req);
+    auto dir = std::make_unique<OpenDir>();
+    dir->items.push_back({".", ino, S_IFDIR});
+    dir->items.push_back({"..", ino, S_IFDIR});
+    if (CgroupView::owns(ino)) {
+      for (auto& e : fs.view().list(cred_of(req), ino)) dir->items.push_back({std::move(e.name), 0, e.type});
+    } else {
+      const StaticNode* n = fs.tree().find(ino);
+      if (!n || !n->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
+      for (const auto* c : fs.tree().children(ino))
+        dir->items.push_back({c->name, c->ino, c->dir ? mode_t{S_IFDIR} : mode_t{S_IFREG}});
+      if (n->cgroup_root)
+        for (auto& name : fs.view().hierarchy_names()) dir->items.push_back({name, 0, S_IFDIR});
+    }
+    fi->fh = reinterpret_cast<uint64_t>(dir.get());
+    if (fuse_reply_open(req, fi) == 0) dir.release();
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  const auto* dir = reinterpret_cast<const OpenDir*>(fi->fh);
+  std::vector<char> buf(size);
+  std::size_t used = 0;
+  for (std::size_t i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < dir->items.size(); ++i) {
+    struct stat st {};
+    // View entries get their inode on lookup; readdir reports a placeholder,
+    // which the kernel only passes through as d_ino.
+    st.st_ino = dir->items[i].ino ? dir->items[i].ino : CgroupView::kFirstIno - 1;
+    st.st_mode = dir->items[i].type;
+    std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, dir->items[i].name.c_str(), &st,
+                                         static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  guarded(req, "mkdir", [&] {
+    if (!CgroupView::owns(parent)) throw Error(Errc::PermissionDenied, "read-only directory", EACCES);
+    reply_view_entry(req, self(req).view().mkdir(cred_of(req), parent, name, mode));
+  });
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, "rmdir", [&] {
+    if (!CgroupView::owns(parent)) throw Error(Errc::PermissionDenied, "read-only directory", EACCES);
+    self(req).view().rmdir(cred_of(req), parent, name);
+    fuse_reply_err(req, 0);
+  });
+}
+
+// cgroupfs has no regular files or links a user could create. A hidden parent
+// still answers ENOENT so nothing is learned about it.
+void refuse_create(fuse_req_t req, fuse_ino_t parent, const char* op) {
+  guarded(req, op, [&] {
+    if (CgroupView::owns(parent)) self(req).view().getattr(cred_of(req), parent);
+    throw Error(Errc::PermissionDenied, "cannot create files here", EACCES);
+  });
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, fuse_file_info*) {
+  refuse_create(req, parent, "create");
+}
+
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) { refuse_create(req, parent, "mknod"); }
+
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
+  refuse_create(req, parent, "symlink");
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.release = op_release;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
+  ops.mkdir = op_mkdir;
+  ops.rmdir = op_rmdir;
+  ops.create = op_create;
+  ops.mknod = op_mknod;
+  ops.symlink = op_symlink;
+  return ops;
+}
+
+}  // namespace
+
+Filesystem::Filesystem(const Options& options, const HostLayout& layout, std::unique_ptr<CgroupTree> tree)
+    : cgroups_(std::move(tree)),
+      sampler_(*cgroups_, LoadSampler::Config{std::chrono::milliseconds(options.load_interval_ms), 4096,
+                                              std::chrono::seconds(600)}),
+      files_(*cgroups_, options.cpu_view, sampler_),
+      view_(layout, cgroups_->proc()) {}
+
+Filesystem::~Filesystem() { stop(); }
+
+void Filesystem::start() { sampler_.start(); }
+void Filesystem::stop() { sampler_.stop(); }
+
+const fuse_lowlevel_ops& Filesystem::operations() {
+  static const fuse_lowlevel_ops ops = make_ops();
+  return ops;
+}
+
+}  // namespace nestbox::fs

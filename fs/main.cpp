@@ -1,0 +1,98 @@
+// nestbox-fs: mounts the container-virtualized /proc, /sys and cgroup view.
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "filesystem.hpp"
+#include "nestbox/cgroup_tree.hpp"
+#include "nestbox/logging.hpp"
+#include "options.hpp"
+
+namespace {
+
+// RAII for the libfuse session pieces, torn down in reverse order.
+struct FuseArgs {
+  fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+  ~FuseArgs() { fuse_opt_free_args(&args); }
+};
+struct Session {
+  fuse_session* se = nullptr;
+  bool mounted = false;
+  bool signals = false;
+  ~Session() {
+    if (!se) return;
+    if (signals) fuse_remove_signal_handlers(se);
+    if (mounted) fuse_session_unmount(se);
+    fuse_session_destroy(se);
+  }
+};
+struct LoopConfig {
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  ~LoopConfig() { fuse_loop_cfg_destroy(cfg); }
+};
+
+int run(const nestbox::fs::Options& opts) {
+  using namespace nestbox;
+  HostLayout layout = HostLayout::discover();
+  spdlog::info("nestbox-fs {} on a {} cgroup layout, mounting at {}", NESTBOX_VERSION,
+               layout_name(layout.layout), opts.mountpoint);
+  fs::Filesystem filesystem(opts, layout, open_cgroup_tree(layout));
+
+  std::string mount_opts = "fsname=nestbox-fs,subtype=nestbox-fs";
+  if (opts.allow_other) mount_opts += ",allow_other";
+  FuseArgs args;
+  fuse_opt_add_arg(&args.args, "nestbox-fs");
+  fuse_opt_add_arg(&args.args, "-o");
+  fuse_opt_add_arg(&args.args, mount_opts.c_str());
+  for (const auto& o : opts.fuse_options) {
+    fuse_opt_add_arg(&args.args, "-o");
+    fuse_opt_add_arg(&args.args, o.c_str());
+  }
+
+  Session session;
+  const auto& ops = fs::Filesystem::operations();
+  session.se = fuse_session_new(&args.args, &ops, sizeof ops, &filesystem);
+  if (!session.se) {
+    spdlog::error("cannot create the FUSE session (bad -o option?)");
+    return 1;
+  }
+  if (fuse_set_signal_handlers(session.se) != 0) return 1;
+  session.signals = true;
+  if (fuse_session_mount(session.se, opts.mountpoint.c_str()) != 0) {
+    spdlog::error("cannot mount on {}", opts.mountpoint);
+    return 1;
+  }
+  session.mounted = true;
+  if (!opts.foreground && fuse_daemonize(0) != 0) return 1;
+  // Threads only after the fork to the background.
+  filesystem.start();
+  sd_notify(0, "READY=1");
+  spdlog::info("mounted {} ({} worker threads at most)", opts.mountpoint, opts.max_threads);
+
+  LoopConfig loop;
+  fuse_loop_cfg_set_max_threads(loop.cfg, opts.max_threads);
+  fuse_loop_cfg_set_idle_threads(loop.cfg, std::min(opts.max_threads, 4u));
+  int rc = fuse_session_loop_mt(session.se, loop.cfg);
+  sd_notify(0, "STOPPING=1");
+  filesystem.stop();
+  spdlog::info("unmounting {}", opts.mountpoint);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto opts = nestbox::fs::parse_options(argc, argv, exit_code);
+  if (!opts) return exit_code;
+  try {
+    nestbox::init_logging("nestbox-fs", opts->log_level);
+    return run(*opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nestbox-fs: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,58 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "nestbox/error.hpp"
+#include "nestbox/logging.hpp"
+
+namespace nestbox::fs {
+
+CpuView parse_cpu_view(std::string_view text) {
+  if (text == "cpuset") return CpuView::Cpuset;
+  if (text == "quota") return CpuView::Quota;
+  if (text == "both") return CpuView::Both;
+  throw Error(Errc::InvalidValue, "--cpu-view must be cpuset, quota or both, not '" + std::string(text) + "'");
+}
+
+std::optional<Options> parse_options(int argc, const char* const* argv, int& exit_code) {
+  Options opts;
+  CLI::App app{"nestbox-fs: FUSE filesystem serving container-virtualized /proc and /sys files "
+               "and a cgroup view, computed from the reader's cgroup."};
+  app.set_version_flag("-V,--version", std::string("nestbox-fs ") + NESTBOX_VERSION);
+  std::string cpu_view = "both";
+  std::string log_level = "info";
+  bool no_allow_other = false;
+  app.add_option("mountpoint", opts.mountpoint, "Directory to mount on (e.g. /var/lib/nestbox/fs)")
+      ->required();
+  app.add_flag("-f,--foreground", opts.foreground, "Stay in the foreground");
+  app.add_option("--cpu-view", cpu_view, "Which limits shrink the visible CPUs")
+      ->check(CLI::IsMember({"cpuset", "quota", "both"}))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+      ->capture_default_str();
+  app.add_option("-o", opts.fuse_options, "FUSE mount options (comma separated, repeatable)");
+  app.add_option("--threads", opts.max_threads, "Maximum FUSE worker threads")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  app.add_option("--load-interval-ms", opts.load_interval_ms, "Load average sampling interval")
+      ->check(CLI::Range(100u, 60000u))
+      ->capture_default_str();
+  app.add_flag("--no-allow-other", no_allow_other,
+               "Do not mount with allow_other (only the mounting user can read)");
+  try {
+    app.parse(argc, argv);
+    opts.cpu_view = parse_cpu_view(cpu_view);
+    opts.log_level = parse_log_level(log_level);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "nestbox-fs: %s\n", e.what());
+    exit_code = 2;
+    return std::nullopt;
+  }
+  opts.allow_other = !no_allow_other;
+  return opts;
+}
+
+}  // namespace nestbox::fs

@@ -1,0 +1,30 @@
+// Command line of nestbox-fs.
+#pragma once
+
+#include <spdlog/common.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "render.hpp"
+
+namespace nestbox::fs {
+
+struct Options {
+  std::string mountpoint;
+  bool foreground = false;
+  CpuView cpu_view = CpuView::Both;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  std::vector<std::string> fuse_options;  // -o a,b -o c -> {"a,b", "c"}
+  unsigned max_threads = 16;
+  bool allow_other = true;
+  unsigned load_interval_ms = 5000;
+};
+
+// Parses argv. Returns nullopt and sets `exit_code` when the program should exit
+// right away (--help, --version: 0; bad usage: non-zero, message on stderr).
+std::optional<Options> parse_options(int argc, const char* const* argv, int& exit_code);
+CpuView parse_cpu_view(std::string_view text);
+
+}  // namespace nestbox::fs

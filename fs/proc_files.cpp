@@ -1,0 +1,210 @@
+#include "proc_files.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "nestbox/error.hpp"
+#include "nestbox/safe_io.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::fs {
+
+std::string_view host_path(FileKind kind) {
+  switch (kind) {
+    case FileKind::Meminfo: return "/proc/meminfo";
+    case FileKind::Cpuinfo: return "/proc/cpuinfo";
+    case FileKind::Stat: return "/proc/stat";
+    case FileKind::Uptime: return "/proc/uptime";
+    case FileKind::Loadavg: return "/proc/loadavg";
+    case FileKind::Swaps: return "/proc/swaps";
+    case FileKind::Diskstats: return "/proc/diskstats";
+    case FileKind::PressureCpu: return "/proc/pressure/cpu";
+    case FileKind::PressureMemory: return "/proc/pressure/memory";
+    case FileKind::PressureIo: return "/proc/pressure/io";
+    case FileKind::CpuOnline: return "/sys/devices/system/cpu/online";
+    case FileKind::CpuPossible: return "/sys/devices/system/cpu/possible";
+    case FileKind::CpuPresent: return "/sys/devices/system/cpu/present";
+    case FileKind::Static: return "";
+  }
+  return "";
+}
+
+std::string_view static_content() {
+  static const std::string text = [] {
+    std::string s;
+    for (int i = 0; i < 48; ++i) s += "nestbox-fs static file used as the FUSE floor.\n";
+    return s;
+  }();
+  return text;
+}
+
+std::string read_host_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  UniqueFd guard(fd);
+  try {
+    return read_fd(fd);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler)
+    : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()), cache_(kRenderTtl, 4096) {
+  long hz = sysconf(_SC_CLK_TCK);
+  ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
+}
+
+std::string ProcFiles::render(FileKind kind, pid_t reader) {
+  if (kind == FileKind::Static) return std::string(static_content());
+  try {
+    ReaderCgroups cg = resolve_reader_cgroups(tree_.proc().cgroups(reader), tree_.layout());
+    if (kind == FileKind::Loadavg) return render_or_throw(kind, cg, reader);
+    std::string key = cache_key(kind, cg, reader);
+    if (auto hit = cache_.get(key)) return std::move(*hit);
+    std::string text = render_or_throw(kind, cg, reader);
+    cache_.put(key, text);
+    return text;
+  } catch (const std::exception& e) {
+    // Expected for readers that exited or whose cgroup went away.
+    spdlog::debug("{} for pid {}: host file ({})", host_path(kind), reader, e.what());
+  }
+  return read_host_file(std::string(host_path(kind)));
+}
+
+namespace {
+
+bool in_root(const std::optional<CgroupPath>& p) { return !p || p->is_root(); }
+
+CpuList host_online() { return parse_cpu_list(read_host_file("/sys/devices/system/cpu/online")); }
+
+// The host file when there is nothing container-specific to show.
+struct UseHost {};
+
+}  // namespace
+
+std::string ProcFiles::cache_key(FileKind kind, const ReaderCgroups& cg, pid_t reader) const {
+  std::string key = std::to_string(static_cast<int>(kind));
+  for (const auto* p : {&cg.memory, &cg.cpu, &cg.cpuacct, &cg.cpuset, &cg.io, &cg.pids, &cg.unified, &cg.primary}) {
+    key.push_back('|');
+    if (*p) key += (*p)->str();
+  }
+  // stat and uptime also depend on the reader's pid namespace (its start time).
+  if (kind == FileKind::Stat || kind == FileKind::Uptime)
+    key += "|ns" + std::to_string(tree_.proc().ns_inode(reader, "pid"));
+  return key;
+}
+
+std::string ProcFiles::render_or_throw(FileKind kind, const ReaderCgroups& cg, pid_t reader) {
+  const bool cpu_root = in_root(cg.cpuset) && in_root(cg.cpu);
+  try {
+    switch (kind) {
+      case FileKind::Meminfo:
+        if (in_root(cg.memory)) throw UseHost{};
+        return meminfo(cg);
+      case FileKind::Swaps:
+        if (in_root(cg.memory)) throw UseHost{};
+        return swaps(cg);
+      case FileKind::Cpuinfo:
+        if (cpu_root) throw UseHost{};
+        return render_cpuinfo(read_host_file("/proc/cpuinfo"), visible(cg));
+      case FileKind::CpuOnline:
+      case FileKind::CpuPossible:
+      case FileKind::CpuPresent:
+        if (cpu_root) throw UseHost{};
+        return render_cpu_range(visible(cg).size());
+      case FileKind::Stat:
+        if (cpu_root && in_root(cg.cpuacct)) throw UseHost{};
+        return stat(cg, reader);
+      case FileKind::Uptime:
+        return uptime(cg, reader);
+      case FileKind::Loadavg:
+        if (in_root(cg.primary)) throw UseHost{};
+        return render_loadavg(read_host_file("/proc/loadavg"), sampler_.get(*cg.primary));
+      case FileKind::Diskstats:
+        if (in_root(cg.io)) throw UseHost{};
+        return render_diskstats(read_host_file("/proc/diskstats"), tree_.io_stats(*cg.io));
+      case FileKind::PressureCpu:
+      case FileKind::PressureMemory:
+      case FileKind::PressureIo: {
+        if (in_root(cg.unified)) throw UseHost{};
+        std::string_view res = kind == FileKind::PressureCpu      ? "cpu"
+                               : kind == FileKind::PressureMemory ? "memory"
+                                                                  : "io";
+        if (auto text = tree_.pressure(*cg.unified, res)) return *text;
+        throw UseHost{};
+      }
+      case FileKind::Static:
+        break;
+    }
+  } catch (const UseHost&) {
+  }
+  return read_host_file(std::string(host_path(kind)));
+}
+
+std::string ProcFiles::meminfo(const ReaderCgroups& cg) {
+  EffectiveMemory eff = tree_.effective_memory(*cg.memory);
+  MemoryView view{eff.limit, eff.binding_state.usage, eff.swap_limit, eff.binding_state.swap_usage,
+                  std::move(eff.binding_state.stat)};
+  return render_meminfo(read_host_file("/proc/meminfo"), view);
+}
+
+std::string ProcFiles::swaps(const ReaderCgroups& cg) {
+  std::string host_mem = read_host_file("/proc/meminfo");
+  std::uint64_t host_total = meminfo_value(host_mem, "SwapTotal").value_or(0);
+  std::string host_swaps = read_host_file("/proc/swaps");
+  if (host_total == 0) return host_swaps;
+  EffectiveMemory eff = tree_.effective_memory(*cg.memory);
+  MemoryView view{eff.limit, eff.binding_state.usage, eff.swap_limit, eff.binding_state.swap_usage, {}};
+  SwapFigures swap = container_swap(host_total, meminfo_value(host_mem, "SwapFree").value_or(0), view);
+  return render_swaps(host_swaps, host_total, swap.total_kb, swap.used_kb);
+}
+
+CpuList ProcFiles::visible(const ReaderCgroups& cg) const {
+  std::optional<CpuList> cpuset;
+  if (!in_root(cg.cpuset)) cpuset = tree_.cpuset_cpus(*cg.cpuset);
+  std::optional<double> quota;
+  if (!in_root(cg.cpu)) quota = tree_.effective_cpu_quota(*cg.cpu);
+  return visible_cpus(host_online(), cpuset, quota, cpu_view_);
+}
+
+double ProcFiles::elapsed_seconds(pid_t reader) {
+  if (auto up = clock_.container_uptime(reader)) return *up;
+  return UptimeClock::boottime_now();
+}
+
+std::string ProcFiles::stat(const ReaderCgroups& cg, pid_t reader) {
+  StatView view;
+  view.visible = visible(cg);
+  const auto& acct = cg.cpuacct ? cg.cpuacct : cg.cpu;
+  if (acct) {
+    if (auto usage = tree_.cpu_usage(*acct)) view.usage = std::move(*usage);
+  }
+  view.ticks_per_second = ticks_per_second_;
+  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(reader) * ticks_per_second_);
+  if (cg.primary && !cg.primary->is_root()) {
+    TaskCounts counts = count_tasks(tree_.proc().root(), tree_.processes(*cg.primary, true));
+    view.procs_running = counts.running;
+    view.procs_blocked = counts.blocked;
+  }
+  return render_stat(read_host_file("/proc/stat"), view);
+}
+
+std::string ProcFiles::uptime(const ReaderCgroups& cg, pid_t reader) {
+  auto up = clock_.container_uptime(reader);
+  if (!up) throw UseHost{};
+  // Idle: the visible CPUs' capacity over the uptime minus what the cgroup used
+  // (its usage counter may predate the pid namespace; clamped at 0).
+  double idle = 0;
+  std::size_t ncpu = visible(cg).size();
+  const auto& acct = cg.cpuacct ? cg.cpuacct : cg.cpu;
+  double used = 0;
+  if (acct && !acct->is_root()) {
+    if (auto usage = tree_.cpu_usage(*acct)) used = static_cast<double>(usage->usage_usec) / 1e6;
+  }
+  idle = *up * static_cast<double>(ncpu) - used;
+  return render_uptime(*up, idle);
+}
+
+}  // namespace nestbox::fs

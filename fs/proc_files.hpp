@@ -1,0 +1,63 @@
+// Content of the virtualized files for one reader: gathers the reader's cgroup
+// values through CgroupTree and hands them to the pure renderers. Any failure
+// (reader gone, cgroup removed, reader in the root cgroup, unreadable file)
+// yields the host's own file instead.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "load_sampler.hpp"
+#include "nestbox/cgroup_tree.hpp"
+#include "options.hpp"
+#include "render_cache.hpp"
+#include "reader.hpp"
+#include "uptime_clock.hpp"
+
+namespace nestbox::fs {
+
+enum class FileKind {
+  Meminfo, Cpuinfo, Stat, Uptime, Loadavg, Swaps, Diskstats,
+  PressureCpu, PressureMemory, PressureIo,
+  CpuOnline, CpuPossible, CpuPresent,
+  Static,
+};
+
+// The host file a kind falls back to.
+std::string_view host_path(FileKind kind);
+// The fixed content of MOUNTPOINT/.nestbox/static (the FUSE floor in benchmarks).
+std::string_view static_content();
+
+// How long a rendering is shared by readers with the same cgroups (see docs/fs.md).
+inline constexpr std::chrono::milliseconds kRenderTtl{100};
+
+class ProcFiles {
+ public:
+  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler);
+  // Never throws: falls back to the host file (or "" if even that is unreadable).
+  std::string render(FileKind kind, pid_t reader);
+
+ private:
+  std::string render_or_throw(FileKind kind, const ReaderCgroups& cg, pid_t reader);
+  std::string cache_key(FileKind kind, const ReaderCgroups& cg, pid_t reader) const;
+  std::string meminfo(const ReaderCgroups& cg);
+  std::string swaps(const ReaderCgroups& cg);
+  CpuList visible(const ReaderCgroups& cg) const;
+  std::string stat(const ReaderCgroups& cg, pid_t reader);
+  std::string uptime(const ReaderCgroups& cg, pid_t reader);
+  double elapsed_seconds(pid_t reader);
+
+  const CgroupTree& tree_;
+  CpuView cpu_view_;
+  LoadSampler& sampler_;
+  UptimeClock clock_;
+  unsigned ticks_per_second_ = 100;
+  RenderCache cache_;
+};
+
+// Reads a whole host file; "" when unreadable.
+std::string read_host_file(const std::string& path);
+
+}  // namespace nestbox::fs

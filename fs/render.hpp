@@ -1,0 +1,88 @@
+// Renderers: pure functions from (host file text, cgroup values) to the text a
+// reader inside a container sees. No I/O happens here, so every rule is unit
+// tested with fixture inputs for both cgroup layouts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nestbox/parse.hpp"
+#include "nestbox/resources.hpp"
+
+namespace nestbox::fs {
+
+// ---- meminfo -----------------------------------------------------------------
+// Values of the cgroup that imposes the binding memory limit. `stat` uses v2 key
+// names on both layouts (the library translates v1's total_* keys).
+struct MemoryView {
+  Limit limit;                               // effective limit (min over ancestors)
+  std::uint64_t usage = 0;                   // usage of the binding cgroup, bytes
+  Limit swap_limit;                          // effective swap-only limit
+  std::optional<std::uint64_t> swap_usage;   // swap-only usage, nullopt if unaccounted
+  FlatKeyed stat;
+};
+// Replaces values line by line in the host's /proc/meminfo; every line keeps its
+// place and its format.
+std::string render_meminfo(std::string_view host, const MemoryView& view);
+// The container's swap in kB: the swap-only limit capped at the host's swap; 0 when
+// the host has none.
+struct SwapFigures {
+  std::uint64_t total_kb = 0, used_kb = 0;
+};
+SwapFigures container_swap(std::uint64_t host_swap_total_kb, std::uint64_t host_swap_free_kb,
+                           const MemoryView& view);
+// Value of a "Key:  123 kB" line in kB, nullopt if absent.
+std::optional<std::uint64_t> meminfo_value(std::string_view text, std::string_view key);
+
+// ---- which CPUs the reader sees -------------------------------------------------
+enum class CpuView { Cpuset, Quota, Both };
+// Host CPU numbers the reader sees, in ascending order; never empty as long as
+// `online` is not. `cpuset` nullopt = no cpuset restriction; `quota_cpus`
+// nullopt = no quota (e.g. 1.5 for 150000/100000).
+CpuList visible_cpus(const CpuList& online, const std::optional<CpuList>& cpuset,
+                     std::optional<double> quota_cpus, CpuView mode);
+// "0-N\n" for N+1 visible CPUs (the renumbered view), used for online/possible/present.
+std::string render_cpu_range(std::size_t count);
+
+// ---- cpuinfo ---------------------------------------------------------------------
+// Keeps the per-processor blocks of the host CPUs in `visible` (host numbers),
+// renumbered from 0 in order; other blocks (e.g. arm64's trailing lines) stay.
+std::string render_cpuinfo(std::string_view host, const CpuList& visible);
+
+// ---- stat ------------------------------------------------------------------------
+struct StatView {
+  CpuList visible;                 // host CPU numbers shown, renumbered from 0
+  CpuUsage usage;                  // the cgroup's CPU usage (per-cpu only on v1)
+  std::uint64_t elapsed_ticks = 0; // wall time since the container started, in clock ticks
+  unsigned ticks_per_second = 100;
+  std::uint64_t procs_running = 0;
+  std::uint64_t procs_blocked = 0;
+};
+struct CpuTimes {
+  std::uint64_t user = 0, system = 0, idle = 0;  // clock ticks
+};
+// Per visible CPU times, the rules documented in docs/fs.md: busy time from the
+// per-cpu counters where they exist (usage on hidden CPUs spread evenly), else the
+// total split evenly; idle = elapsed - busy, never negative.
+std::vector<CpuTimes> container_cpu_times(const StatView& view);
+std::string render_stat(std::string_view host, const StatView& view);
+
+// ---- uptime / loadavg / swaps / diskstats ------------------------------------------
+// "UP IDLE\n" with two decimals, like the kernel.
+std::string render_uptime(double uptime_seconds, double idle_seconds);
+struct LoadView {
+  double avg1 = 0, avg5 = 0, avg15 = 0;
+  std::uint64_t running = 0, total = 0;
+};
+// The host's last-pid field is kept.
+std::string render_loadavg(std::string_view host, const LoadView& load);
+// SwapTotal/SwapFree of the host meminfo are used to decide whether there is swap.
+std::string render_swaps(std::string_view host_swaps, std::uint64_t host_swap_total_kb,
+                         std::uint64_t swap_total_kb, std::uint64_t swap_used_kb);
+// Host rows only for devices the cgroup did I/O on, counters from the cgroup.
+std::string render_diskstats(std::string_view host, const std::vector<IoDeviceStats>& stats);
+
+}  // namespace nestbox::fs

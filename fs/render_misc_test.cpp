@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include "render.hpp"
+
+namespace nestbox::fs {
+namespace {
+
+TEST(RenderUptime, TwoDecimalsNeverNegative) {
+  auto out = render_uptime(12.345, -3);
+  auto f = split_ws(out);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0], "12.35");
+  EXPECT_EQ(f[1], "0.00");
+  EXPECT_TRUE(out.ends_with("\n"));
+}
+
+TEST(RenderLoadavg, KeepsHostLastPid) {
+  LoadView l{0.5, 0.25, 0.125, 2, 17};
+  auto out = render_loadavg("3.00 2.00 1.00 5/900 31337\n", l);
+  auto f = split_ws(out);
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_EQ(f[0], "0.50");
+  EXPECT_EQ(f[3], "2/17");
+  EXPECT_EQ(f[4], "31337");
+}
+
+constexpr std::string_view kSwapsHeader = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+
+TEST(RenderSwaps, NoHostSwapHeaderOnly) {
+  EXPECT_EQ(render_swaps(kSwapsHeader, 0, 0, 0), kSwapsHeader);
+}
+
+TEST(RenderSwaps, OneVirtualRowWithContainerFigures) {
+  std::string host = std::string(kSwapsHeader) + "/dev/sda2 partition\t8388604\t\t0\t\t-2\n";
+  auto out = render_swaps(host, 8388604, 1024, 10);
+  auto lines = split_lines(out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], split_lines(kSwapsHeader)[0]);
+  auto f = split_ws(lines[1]);
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_EQ(f[1], "virtual");
+  EXPECT_EQ(parse_u64(f[2]), 1024u);
+  EXPECT_EQ(parse_u64(f[3]), 10u);
+}
+
+TEST(RenderSwaps, ContainerWithoutSwapShowsNoRow) {
+  std::string host = std::string(kSwapsHeader) + "/dev/sda2 partition\t8388604\t\t0\t\t-2\n";
+  EXPECT_EQ(split_lines(render_swaps(host, 8388604, 0, 0)).size(), 1u);
+}
+
+constexpr std::string_view kDiskstats =
+    "   8       0 sda 100 1 2000 30 50 2 4000 60 0 70 90 0 0 0 0 5 6\n"
+    "   8       1 sda1 90 1 1800 25 40 2 3000 50 0 60 80 0 0 0 0 0 0\n"
+    " 259       0 nvme0n1 7 0 56 1 0 0 0 0 0 1 1 0 0 0 0 0 0\n";
+
+TEST(RenderDiskstats, OnlyDevicesWithActivityWithCgroupCounters) {
+  std::vector<IoDeviceStats> st;
+  st.push_back({8, 0, 4096, 8192, 3, 4, 0, 0});
+  st.push_back({259, 0, 0, 0, 0, 0, 0, 0});  // listed but idle
+  auto out = render_diskstats(kDiskstats, st);
+  auto lines = split_lines(out);
+  ASSERT_EQ(lines.size(), 1u);
+  auto f = split_ws(lines[0]);
+  auto host_fields = split_ws(split_lines(kDiskstats)[0]);
+  ASSERT_EQ(f.size(), host_fields.size());
+  EXPECT_EQ(f[2], "sda");
+  EXPECT_EQ(parse_u64(f[3]), st[0].rios);
+  EXPECT_EQ(parse_u64(f[5]), st[0].rbytes / 512);
+  EXPECT_EQ(parse_u64(f[7]), st[0].wios);
+  EXPECT_EQ(parse_u64(f[9]), st[0].wbytes / 512);
+  EXPECT_EQ(parse_u64(f[4]), 0u);  // merges are not accounted per cgroup
+}
+
+TEST(RenderDiskstats, NothingForIdleCgroup) { EXPECT_EQ(render_diskstats(kDiskstats, {}), ""); }
+
+}  // namespace
+}  // namespace nestbox::fs

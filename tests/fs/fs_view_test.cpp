@@ -1,0 +1,167 @@
+// MOUNTPOINT/cgroup: the reader's own cgroup is the root of the view, and the
+// attacks lxcfs once fell to (CVE-2015-1342: reaching/creating in siblings;
+// CVE-2015-1344: moving other users' processes) are refused.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fs_fixture.hpp"
+
+namespace nestbox::fs::test {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class FsViewTest : public FsTest {
+ protected:
+  void SetUp() override {
+    FsTest::SetUp();
+    if (IsSkipped()) return;
+    user_ = &testkit::test_user();
+    mine_ = sandbox().make("mine");
+    victim_ = sandbox().make("victim");
+    tree().delegate(mine_, user_->uid, user_->gid);
+    view_ = mnt("cgroup/" + memory_view_name());
+  }
+  testkit::CommandResult as_user(const std::string& script, const CgroupPath& cg) {
+    testkit::RunOptions opts;
+    opts.cgroup = cg;
+    return user_->run({"sh", "-c", script}, opts);
+  }
+  std::optional<CgroupPath> memory_cgroup_of(pid_t pid) { return tree().cgroup_of(pid, "memory"); }
+
+  const testkit::TestUser* user_ = nullptr;
+  CgroupPath mine_, victim_;
+  std::string view_;
+};
+
+TEST_F(FsViewTest, OwnCgroupIsTheRoot) {
+  sandbox().make("mine/sub");
+  auto r = as_user("ls " + view_, mine_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("sub\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cgroup.procs\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("victim"), std::string::npos) << r.out;
+  // File content is the real file's.
+  auto procs = as_user("cat " + view_ + "/cgroup.procs", mine_);
+  EXPECT_EQ(procs.exit_code, 0) << procs.err;
+  EXPECT_FALSE(procs.out.empty());
+}
+
+TEST_F(FsViewTest, HiddenSiblingAndParentPathsAreNotFound) {
+  for (const std::string& path :
+       {view_ + "/victim", view_ + "/../memory/victim", view_ + "/mine", view_ + "/../../cgroup/victim"}) {
+    auto r = as_user("stat " + path, mine_);
+    EXPECT_NE(r.exit_code, 0) << path << " is visible: " << r.out;
+  }
+}
+
+TEST_F(FsViewTest, DelegatedMkdirAndRmdir) {
+  auto r = as_user("mkdir " + view_ + "/child && ls -ld " + view_ + "/child", mine_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  std::string real = real_memory_dir(mine_.child("child"));
+  ASSERT_EQ(::stat(real.c_str(), &st), 0) << real;
+  EXPECT_EQ(st.st_uid, user_->uid);
+  r = as_user("rmdir " + view_ + "/child", mine_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(stdfs::exists(real));
+}
+
+TEST_F(FsViewTest, MkdirWithoutDelegationRefused) {
+  // The user sits in victim, which was not delegated: its view root is root-owned.
+  auto r = as_user("mkdir " + view_ + "/x", victim_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(stdfs::exists(real_memory_dir(victim_) + "/x"));
+}
+
+TEST_F(FsViewTest, LimitOfOwnRootNotWritable) {
+  const std::string file = layout_.layout == Layout::Unified ? "memory.max" : "memory.limit_in_bytes";
+  const std::string before = slurp(real_memory_dir(mine_) + "/" + file);
+  auto r = as_user("echo 4096 > " + view_ + "/" + file, mine_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(slurp(real_memory_dir(mine_) + "/" + file), before);
+}
+
+TEST_F(FsViewTest, MovingAnotherUsersProcessRefused) {  // CVE-2015-1344
+  sandbox().make("mine/a");
+  // A root-owned process inside the user's own subtree.
+  testkit::RunOptions opts;
+  opts.cgroup = mine_.child("a");
+  auto sleeper = testkit::Child::spawn({"sleep", "1000"}, opts);
+  auto r = as_user("echo " + std::to_string(sleeper.pid()) + " > " + view_ + "/cgroup.procs", mine_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(memory_cgroup_of(sleeper.pid()), mine_.child("a"));
+}
+
+TEST_F(FsViewTest, PullingOwnProcessFromSiblingRefused) {
+  // The user's own process, but in a cgroup outside the user's view.
+  testkit::RunOptions opts;
+  opts.cgroup = victim_;
+  opts.uid = user_->uid;
+  opts.gid = user_->gid;
+  auto sleeper = testkit::Child::spawn({"sleep", "1000"}, opts);
+  auto r = as_user("echo " + std::to_string(sleeper.pid()) + " > " + view_ + "/cgroup.procs", mine_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(memory_cgroup_of(sleeper.pid()), victim_);
+}
+
+TEST_F(FsViewTest, MovingOwnProcessInsideOwnSubtreeWorks) {
+  auto r = as_user("mkdir " + view_ + "/a && mkdir " + view_ + "/b", mine_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  testkit::RunOptions opts;
+  opts.cgroup = mine_.child("a");
+  opts.uid = user_->uid;
+  opts.gid = user_->gid;
+  auto sleeper = testkit::Child::spawn({"sleep", "1000"}, opts);
+  r = as_user("echo " + std::to_string(sleeper.pid()) + " > " + view_ + "/b/cgroup.procs", mine_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(memory_cgroup_of(sleeper.pid()), mine_.child("b"));
+}
+
+TEST_F(FsViewTest, DirectoryHandleOfAnotherViewIsUseless) {  // CVE-2015-1342 shape
+  // A process of the same user in victim keeps its cwd inside *its* view; the
+  // attacker in mine reaches that directory through /proc/<pid>/cwd and tries
+  // to read, list and create there.
+  testkit::RunOptions opts;
+  opts.cgroup = victim_;
+  opts.uid = user_->uid;
+  opts.gid = user_->gid;
+  auto holder = testkit::Child::spawn({"sh", "-c", "cd " + view_ + " && exec sleep 1000"}, opts);
+  const std::string cwd = "/proc/" + std::to_string(holder.pid()) + "/cwd";
+  // Wait until the holder sits in the view (its cwd link points into the mount).
+  for (int i = 0; i < 200 && stdfs::read_symlink(cwd).string().find(view_) != 0; ++i) usleep(20000);
+  ASSERT_EQ(stdfs::read_symlink(cwd).string().find(view_), 0u);
+  // Control: from inside victim the same path works, so the refusals below come
+  // from the view's per-reader check, not from /proc access rules.
+  auto control = as_user("cat " + cwd + "/cgroup.procs", victim_);
+  ASSERT_EQ(control.exit_code, 0) << control.err;
+  for (const std::string& attack :
+       {"ls " + cwd + "/", "cat " + cwd + "/cgroup.procs", "mkdir " + cwd + "/evil",
+        "echo $$ > " + cwd + "/cgroup.procs"}) {
+    auto r = as_user(attack, mine_);
+    EXPECT_NE(r.exit_code, 0) << attack << " succeeded: " << r.out;
+    // ENOENT: "No such file or directory" (dash says "Directory nonexistent" on create).
+    EXPECT_TRUE(r.err.find("No such file") != std::string::npos || r.err.find("nonexistent") != std::string::npos)
+        << attack << ": " << r.err;
+  }
+  EXPECT_FALSE(stdfs::exists(real_memory_dir(victim_) + "/evil"));
+}
+
+TEST_F(FsViewTest, SymlinksAndFilesCannotBeCreated) {
+  for (const std::string& attack : {"ln -s /sys/fs/cgroup " + view_ + "/link", "touch " + view_ + "/newfile"}) {
+    auto r = as_user(attack, mine_);
+    EXPECT_NE(r.exit_code, 0) << attack;
+  }
+  EXPECT_FALSE(stdfs::exists(real_memory_dir(mine_) + "/link"));
+}
+
+}  // namespace
+}  // namespace nestbox::fs::test
