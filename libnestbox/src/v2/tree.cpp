@@ -151,7 +151,17 @@ class V2Tree final : public CgroupTree {
 
   // The no-internal-process rule (EBUSY) or a parent we do not own may refuse
   // this; the cgroup is still usable, just without those controllers.
+  //
+  // A parent that holds processes itself is left alone: enabling even only the
+  // threaded controllers (cpu, cpuset, pids) there would make it a thread root,
+  // and every new child would then be an invalid domain that refuses processes
+  // (EOPNOTSUPP). That is exactly the state of a freshly delegated systemd unit
+  // cgroup whose daemon has not yet moved into its leaf.
   void enable_controllers(const CgroupDir& parent) const {
+    if (!parent.path().is_root() && !trim(parent.read("cgroup.procs").value_or("")).empty()) {
+      spdlog::debug("not enabling controllers below {}: it holds processes", parent.path().str());
+      return;
+    }
     const auto available_text = parent.read("cgroup.controllers").value_or("");
     auto available = split_ws(available_text);
     auto subtree_text = parent.read("cgroup.subtree_control").value_or("");

@@ -1,0 +1,166 @@
+#include "cgroup_client.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "nestbox/dbus/cgmgr_proxy.hpp"
+#include "nestbox/error.hpp"
+
+namespace nestbox::launcher {
+namespace {
+
+constexpr const char* kService = "org.nestbox.CgroupManager1";
+constexpr const char* kObject = "/org/nestbox/CgroupManager1";
+
+class Proxy final : public sdbus::ProxyInterfaces<org::nestbox::CgroupManager1_proxy> {
+ public:
+  Proxy(sdbus::IConnection& connection)
+      : ProxyInterfaces(connection, kService, kObject) {}
+  ~Proxy() = default;
+
+ private:
+  // The launcher never subscribes to signals (no event loop runs); the generated
+  // base class still requires the handlers.
+  void onEmptied(const std::string&) override {}
+  void onRemoved(const std::string&) override {}
+};
+
+std::string describe_bus(const std::string& bus) {
+  return bus.empty() ? std::string("the system bus") : "the bus at " + bus;
+}
+
+std::string how_to_start(const std::string& bus) {
+  return "start it as root, e.g. `nestbox-cgmgr --policy /etc/nestbox/cgmgr.toml" +
+         (bus.empty() ? std::string() : " --bus " + bus) +
+         " &` (see docs/cgmgr.md), or run without limits using --no-cgroup";
+}
+
+// Translates a D-Bus error into the library's error model.
+[[noreturn]] void rethrow(const sdbus::Error& e, const std::string& what, const std::string& bus) {
+  const std::string& name = e.getName();
+  static const std::pair<const char*, Errc> kinds[] = {
+      {"org.nestbox.Error.InvalidPath", Errc::InvalidPath},
+      {"org.nestbox.Error.InvalidValue", Errc::InvalidValue},
+      {"org.nestbox.Error.NotFound", Errc::NotFound},
+      {"org.nestbox.Error.PermissionDenied", Errc::PermissionDenied},
+      {"org.nestbox.Error.Exists", Errc::Exists},
+      {"org.nestbox.Error.Busy", Errc::Busy},
+      {"org.nestbox.Error.QuotaExceeded", Errc::QuotaExceeded},
+      {"org.nestbox.Error.Unsupported", Errc::Unsupported},
+  };
+  for (const auto& [n, kind] : kinds)
+    if (name == n) throw Error(kind, what + ": " + e.getMessage());
+  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+      name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
+      name == "org.freedesktop.DBus.Error.UnknownObject" ||
+      name == "org.freedesktop.DBus.Error.NoReply")
+    throw Error(Errc::Unsupported, "nestbox-cgmgr is not running on " + describe_bus(bus) + " (" + kService +
+                                       " has no owner); " + how_to_start(bus));
+  if (name == "org.freedesktop.DBus.Error.AccessDenied")
+    throw Error(Errc::PermissionDenied, what + ": the bus policy refused the call: " + e.getMessage());
+  throw Error(Errc::Io, what + ": " + name + ": " + e.getMessage());
+}
+
+// The socket of a "unix:path=..." address (first entry of a ';' list), if that is
+// what it is.
+std::string unix_socket_path(const std::string& address) {
+  std::string first = address.substr(0, address.find(';'));
+  if (first.rfind("unix:", 0) != 0) return "";
+  first = first.substr(5);
+  for (std::size_t pos = 0; pos < first.size();) {
+    std::size_t next = first.find(',', pos);
+    if (next == std::string::npos) next = first.size();
+    std::string kv = first.substr(pos, next - pos);
+    if (kv.rfind("path=", 0) == 0) return kv.substr(5);
+    pos = next + 1;
+  }
+  return "";
+}
+
+// Refuses early when the bus socket is plainly not there: a clearer message,
+// and sd-bus is never asked to connect to nothing.
+void check_socket(const std::string& bus_address) {
+  std::string address = bus_address;
+  if (address.empty()) {
+    const char* env = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    address = env && *env ? env : "unix:path=/run/dbus/system_bus_socket";
+  }
+  const std::string path = unix_socket_path(address);
+  struct stat st {};
+  if (!path.empty() && (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)))
+    throw Error(Errc::Unsupported, "cannot connect to " + describe_bus(bus_address) + ": no D-Bus socket at " + path +
+                                       "; nestbox-cgmgr needs a running D-Bus daemon: " + how_to_start(bus_address));
+}
+
+}  // namespace
+
+struct CgroupClient::Impl {
+  std::unique_ptr<sdbus::IConnection> connection;
+  std::unique_ptr<Proxy> proxy;
+};
+
+CgroupClient::CgroupClient(const std::string& bus_address) : impl_(std::make_unique<Impl>()), bus_(bus_address) {
+  check_socket(bus_address);
+  try {
+    impl_->connection = bus_address.empty() ? sdbus::createSystemBusConnection()
+                                            : sdbus::createSessionBusConnectionWithAddress(bus_address);
+  } catch (const sdbus::Error& e) {
+    throw Error(Errc::Unsupported, "cannot connect to " + describe_bus(bus_address) + " (" + e.getMessage() +
+                                       "); nestbox-cgmgr needs a running D-Bus daemon: " + how_to_start(bus_address));
+  }
+  impl_->proxy = std::make_unique<Proxy>(*impl_->connection);
+}
+
+CgroupClient::~CgroupClient() = default;
+
+std::string CgroupClient::request_user_delegation() {
+  try {
+    return impl_->proxy->RequestUserDelegation();
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "nestbox-cgmgr refused a cgroup delegation for this user", bus_);
+  }
+}
+
+std::string CgroupClient::create(const std::string& path, const std::map<std::string, std::string>& limits) {
+  try {
+    return impl_->proxy->Create(path, limits);
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot create cgroup " + path, bus_);
+  }
+}
+
+void CgroupClient::remove_on_empty(const std::string& path, bool enable) {
+  try {
+    impl_->proxy->RemoveOnEmpty(path, enable);
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot mark cgroup " + path + " for removal", bus_);
+  }
+}
+
+void CgroupClient::attach(const std::string& path, pid_t pid) {
+  try {
+    impl_->proxy->Attach(path, static_cast<std::uint32_t>(pid));
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot move pid " + std::to_string(pid) + " into cgroup " + path, bus_);
+  }
+}
+
+void CgroupClient::remove(const std::string& path, bool recursive) {
+  try {
+    impl_->proxy->Remove(path, recursive);
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot remove cgroup " + path, bus_);
+  }
+}
+
+std::vector<std::string> CgroupClient::list_children(const std::string& path) {
+  try {
+    return impl_->proxy->ListChildren(path);
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot list cgroup " + path, bus_);
+  }
+}
+
+}  // namespace nestbox::launcher

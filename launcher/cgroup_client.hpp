@@ -1,0 +1,37 @@
+// The launcher's only contact with nestbox-cgmgr (org.nestbox.CgroupManager1 on the
+// system bus, or on --bus ADDRESS). D-Bus errors come back as nestbox::Error with
+// the manager's kind; an unreachable manager is Errc::Unsupported with a message
+// that says how to start it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nestbox::launcher {
+
+class CgroupClient {
+ public:
+  // bus_address "" = the system bus (sd-bus honours DBUS_SYSTEM_BUS_ADDRESS).
+  explicit CgroupClient(const std::string& bus_address);
+  ~CgroupClient();
+  CgroupClient(const CgroupClient&) = delete;
+  CgroupClient& operator=(const CgroupClient&) = delete;
+
+  std::string request_user_delegation();
+  std::string create(const std::string& path, const std::map<std::string, std::string>& limits);
+  void remove_on_empty(const std::string& path, bool enable);
+  void attach(const std::string& path, pid_t pid);  // pid 0 = the caller
+  void remove(const std::string& path, bool recursive);
+  std::vector<std::string> list_children(const std::string& path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string bus_;
+};
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,232 @@
+// The launcher side of `nestbox-run [options] CMD` (docs/launcher.md, steps 1-7).
+#include "container.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "cgroup_client.hpp"
+#include "exit_status.hpp"
+#include "init.hpp"
+#include "mounts.hpp"
+#include "nestbox/error.hpp"
+#include "pty.hpp"
+#include "rootfs.hpp"
+#include "state.hpp"
+#include "supervise.hpp"
+#include "userns.hpp"
+
+extern char** environ;
+
+namespace nestbox::launcher {
+namespace {
+
+std::string real_path(const std::string& path, const std::string& what) {
+  char buf[PATH_MAX];
+  if (!::realpath(path.c_str(), buf)) throw_errno(errno, what + " '" + path + "'");
+  return buf;
+}
+
+ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
+  ContainerPlan plan;
+  plan.name = name;
+  plan.hostname = o.hostname.empty() ? name : o.hostname;
+  plan.new_net = o.net == NetMode::None;
+  plan.enter_cgroup_ns = true;
+  if (o.rootfs) {
+    plan.mounts.rootfs = real_path(*o.rootfs, "--rootfs");
+    if (!is_directory(plan.mounts.rootfs))
+      throw Error(Errc::InvalidValue, "--rootfs '" + *o.rootfs + "' is not a directory");
+    plan.mounts.host_root = plan.mounts.rootfs == "/";
+  }
+  for (BindSpec b : o.binds) {
+    b.source = real_path(b.source, "--bind source");
+    plan.mounts.binds.push_back(std::move(b));
+  }
+  plan.mounts.fs_mount = o.fs_mount;
+  if (!o.no_fs) {
+    plan.mounts.fs_files = available_fs_files(o.fs_mount);
+    if (plan.mounts.fs_files.empty())
+      std::fprintf(stderr,
+                   "nestbox-run: warning: nestbox-fs is not mounted at %s: free, top, uptime and nproc "
+                   "inside will show the host's values. Start it as root (nestbox-fs -f %s) or pass "
+                   "--fs MOUNTPOINT; --no-fs silences this.\n",
+                   o.fs_mount.c_str(), o.fs_mount.c_str());
+    else if (plan.mounts.fs_files.size() < kFsFiles.size())
+      std::fprintf(stderr, "nestbox-run: warning: nestbox-fs at %s serves only %zu of %zu files\n",
+                   o.fs_mount.c_str(), plan.mounts.fs_files.size(), kFsFiles.size());
+  }
+  plan.process.command = o.command;
+  auto env = o.env;
+  // nproc (and OpenMP runtimes) read OMP_NUM_THREADS; sched_getaffinity cannot
+  // express a CPU-time quota, so a --cpus container says so through it.
+  if (o.cpus) {
+    bool user_set = false;
+    for (const auto& kv : env) user_set = user_set || kv.first == "OMP_NUM_THREADS";
+    if (!user_set) {
+      const double cpus = std::strtod(o.cpus->c_str(), nullptr);
+      env.emplace_back("OMP_NUM_THREADS", std::to_string(std::max(1L, static_cast<long>(std::ceil(cpus)))));
+    }
+  }
+  plan.process.env = build_environment(environ, plan.hostname, env);
+  plan.process.workdir = o.workdir.empty() ? "/" : o.workdir;
+  plan.process.tty = o.tty;
+  return plan;
+}
+
+// Removes the container's cgroup when the launcher is done with it. Right after
+// pid 1 is reaped the kernel may still count the last tasks for a moment (Busy);
+// then RemoveOnEmpty, set at creation, removes it as soon as it empties, so the
+// launcher does not wait for that.
+class CgroupLease {
+ public:
+  CgroupLease(CgroupClient& client, std::string path) : client_(client), path_(std::move(path)) {}
+  ~CgroupLease() {
+    try {
+      client_.remove(path_, true);
+    } catch (const Error& e) {
+      if (e.code() != Errc::NotFound && e.code() != Errc::Busy)
+        std::fprintf(stderr, "nestbox-run: warning: %s\n", e.what());
+    } catch (...) {
+    }
+  }
+  CgroupLease(const CgroupLease&) = delete;
+  CgroupLease& operator=(const CgroupLease&) = delete;
+
+ private:
+  CgroupClient& client_;
+  std::string path_;
+};
+
+// Kills and reaps the child if setup fails half-way.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  void release() { pid_ = -1; }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+
+ private:
+  pid_t pid_;
+};
+
+class StateLease {
+ public:
+  StateLease(StateDir& dir, std::string name) : dir_(dir), name_(std::move(name)) {}
+  ~StateLease() { dir_.remove(name_); }
+  StateLease(const StateLease&) = delete;
+  StateLease& operator=(const StateLease&) = delete;
+
+ private:
+  StateDir& dir_;
+  std::string name_;
+};
+
+}  // namespace
+
+int run_container(const RunOptions& o) {
+  const std::string name = o.name.empty() ? "nb-" + std::to_string(::getpid()) : o.name;
+  ContainerPlan plan = make_plan(o, name);
+
+  StateDir state(default_state_dir(::getuid(), std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : ""));
+  ContainerRecord record;
+  record.name = name;
+  record.launcher_pid = ::getpid();
+  record.launcher_start = process_start_ticks(::getpid());
+  record.bus = o.bus;
+  record.hostname = plan.hostname;
+  record.rootfs = o.rootfs ? plan.mounts.rootfs : "";
+  record.command = o.command;
+  record.created = static_cast<std::int64_t>(std::time(nullptr));
+  record.limits = o.limits;
+  state.claim(record);
+  StateLease state_lease(state, name);
+
+  // Step 1: the cgroup, created with its limits inside the user's delegation.
+  std::optional<CgroupClient> client;
+  std::optional<CgroupLease> cgroup_lease;
+  if (!o.no_cgroup) {
+    client.emplace(o.bus);
+    const std::string base = client->request_user_delegation();
+    record.cgroup = (base == "/" ? "" : base) + "/" + name;
+    try {
+      client->create(record.cgroup, o.limits);
+    } catch (const Error& e) {
+      if (e.code() == Errc::Exists)
+        throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup (" + record.cgroup +
+                                      "); pick another --name");
+      throw;
+    }
+    cgroup_lease.emplace(*client, record.cgroup);
+    client->remove_on_empty(record.cgroup, true);
+    plan.mounts.cgroup_view = plan_cgroup_view(record.cgroup);
+  }
+
+  const IdMapPlan ids = plan_id_maps(::getuid(), ::getgid());
+  block_supervised_signals();
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno(errno, "socketpair");
+  UniqueFd parent_end(sv[0]), child_end(sv[1]);
+
+  // Step 2-3: one clone creates every namespace but the cgroup one (that comes
+  // after the move into the container's cgroup). A raw clone behaves like fork.
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+  if (plan.new_net) flags |= CLONE_NEWNET;
+  long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    int err = errno;
+    throw Error(Errc::PermissionDenied,
+                std::string("cannot create the container's namespaces: ") + std::strerror(err) +
+                    (err == EPERM || err == ENOSPC ? " (are unprivileged user namespaces enabled? "
+                                                     "see /proc/sys/user/max_user_namespaces)"
+                                                   : ""),
+                err);
+  }
+  if (pid == 0) {
+    parent_end.reset();
+    container_child_main(plan, child_end.release());
+  }
+  child_end.reset();
+  ChildGuard guard(static_cast<pid_t>(pid));
+
+  if (client) client->attach(record.cgroup, static_cast<pid_t>(pid));
+  const bool setgroups_allowed = write_id_maps(static_cast<pid_t>(pid), ids);
+  send_message(parent_end.get(), setgroups_allowed ? 'G' : 'g');
+
+  UniqueFd master;
+  auto ready = receive_message(parent_end.get(), &master);
+  if (!ready) {
+    // The child explained on stderr; take its status.
+    guard.release();
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    int code = exit_code_from_wait_status(status);
+    return code == 0 ? kExitLauncherError : code;
+  }
+  record.init_pid = static_cast<pid_t>(pid);
+  state.update(record);
+  guard.release();
+  return supervise(static_cast<pid_t>(pid), std::move(master));
+}
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,64 @@
+// Starting a container: the plan the launcher prepares on the host side, and the
+// two halves that carry it out (container.cpp in the launcher, container_child.cpp
+// in the container's pid 1). See docs/launcher.md for the sequence and the why.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bind_spec.hpp"
+#include "options.hpp"
+
+namespace nestbox::launcher {
+
+// One cgroup hierarchy shown at /sys/fs/cgroup/<target> inside.
+struct CgroupViewEntry {
+  std::string target;    // "" = /sys/fs/cgroup itself (pure v2), else "memory", "unified", ...
+  std::string host_dir;  // the container's cgroup directory in that hierarchy, on the host
+  bool cgroup2 = false;  // mount a fresh cgroup2 (rooted at the cgroup namespace) instead of a bind
+};
+
+struct MountPlan {
+  std::string rootfs = "/";   // host path (realpath)
+  bool host_root = true;      // the host's / bound read-only
+  std::vector<BindSpec> binds;                // sources are absolute host paths
+  std::string fs_mount;                       // nestbox-fs mountpoint on the host
+  std::vector<std::string> fs_files;          // "proc/meminfo", ... present in fs_mount
+  std::vector<CgroupViewEntry> cgroup_view;
+};
+
+struct ProcessPlan {
+  std::vector<std::string> command;
+  std::vector<std::string> env;  // "K=V"
+  std::string workdir = "/";
+  bool tty = false;
+};
+
+struct ContainerPlan {
+  std::string name;
+  std::string hostname;
+  bool new_net = true;
+  bool enter_cgroup_ns = true;
+  MountPlan mounts;
+  ProcessPlan process;
+};
+
+// Runs the whole container (host side) and returns nestbox-run's exit code.
+int run_container(const RunOptions& options);
+
+// Runs inside the cloned child (pid 1 of the new pid namespace). `sync_fd` is the
+// child's end of the launcher socket. Never returns.
+[[noreturn]] void container_child_main(const ContainerPlan& plan, int sync_fd);
+
+// In the forked command process (inside every namespace): session/terminal,
+// working directory, capabilities, no_new_privs, seccomp, then execvp. Exits 125
+// for a setup failure, 126/127 when the command cannot be executed.
+[[noreturn]] void exec_in_container(const ProcessPlan& process, const std::string& slave_path);
+
+// The environment the command gets: the caller's, with `container=nestbox`,
+// HOSTNAME, and the --env overrides applied last.
+std::vector<std::string> build_environment(char** base, const std::string& hostname,
+                                           const std::vector<std::pair<std::string, std::string>>& overrides);
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,180 @@
+// The container side of the start sequence: runs as pid 1 of the new pid
+// namespace, inside the new user namespace, once the launcher has written the
+// id maps (docs/launcher.md, steps 2-6).
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "container.hpp"
+#include "exit_status.hpp"
+#include "init.hpp"
+#include "netns.hpp"
+#include "nestbox/error.hpp"
+#include "pty.hpp"
+#include "rootfs.hpp"
+#include "security.hpp"
+
+extern char** environ;
+
+namespace nestbox::launcher {
+namespace {
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "nestbox-run: %s\n", what);
+  ::_exit(kExitLauncherError);
+}
+
+void become_root(bool setgroups_allowed) {
+  if (::setresgid(0, 0, 0) != 0) throw_errno(errno, "setresgid(0)");
+  if (setgroups_allowed && ::setgroups(0, nullptr) != 0) throw_errno(errno, "setgroups");
+  if (::setresuid(0, 0, 0) != 0) throw_errno(errno, "setresuid(0)");
+}
+
+}  // namespace
+
+std::vector<std::string> build_environment(char** base, const std::string& hostname,
+                                           const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::pair<std::string, std::string>> vars;
+  auto set = [&](const std::string& k, const std::string& v) {
+    for (auto& kv : vars)
+      if (kv.first == k) {
+        kv.second = v;
+        return;
+      }
+    vars.emplace_back(k, v);
+  };
+  for (char** e = base; e && *e; ++e) {
+    std::string entry = *e;
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    set(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  set("container", "nestbox");
+  if (!hostname.empty()) set("HOSTNAME", hostname);
+  for (const auto& [k, v] : overrides) set(k, v);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+  return out;
+}
+
+void exec_in_container(const ProcessPlan& process, const std::string& slave_path) {
+  try {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+    if (process.tty) attach_to_slave(slave_path);
+    if (::chdir(process.workdir.c_str()) != 0)
+      throw_errno(errno, "--workdir " + process.workdir + " is not usable inside the container");
+    drop_capabilities();
+    set_no_new_privs();
+    load_seccomp_filter();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  std::vector<std::string> env = process.env;
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> cmd = process.command;
+  std::vector<char*> argv;
+  for (auto& a : cmd) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // The PATH search happens here rather than in execvp so that "not found
+  // anywhere" (127) is told apart from "found but not executable" (126) even
+  // when some PATH directory is unreadable.
+  environ = envp.data();
+  const std::string name = cmd.front();
+  int err = ENOENT;
+  if (name.find('/') != std::string::npos) {
+    ::execv(name.c_str(), argv.data());
+    err = errno;
+  } else {
+    const char* path_env = ::getenv("PATH");
+    std::string path = path_env ? path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (std::size_t pos = 0; pos <= path.size();) {
+      std::size_t next = path.find(':', pos);
+      if (next == std::string::npos) next = path.size();
+      std::string dir = path.substr(pos, next - pos);
+      pos = next + 1;
+      const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+      struct stat st {};
+      if (::stat(candidate.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+      ::execv(candidate.c_str(), argv.data());
+      err = errno;  // found but refused: remember, keep looking like a shell does
+    }
+  }
+  std::fprintf(stderr, "nestbox-run: %s: %s\n", name.c_str(),
+               err == ENOENT ? "command not found" : std::strerror(err));
+  ::_exit(exit_code_for_exec_errno(err));
+}
+
+void container_child_main(const ContainerPlan& plan, int sync_fd) {
+  // If the launcher dies, so does the container (and RemoveOnEmpty cleans up).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Only the setup socket and stdio survive: nothing of the launcher (its D-Bus
+  // connection, ...) may leak into the container.
+  if (sync_fd > 3) ::close_range(3, sync_fd - 1, 0);
+  ::close_range(sync_fd + 1, ~0U, 0);
+  std::optional<char> go;
+  try {
+    go = receive_message(sync_fd);
+  } catch (const std::exception&) {
+  }
+  if (!go || (*go != 'G' && *go != 'g')) ::_exit(kExitLauncherError);  // the launcher gave up; it reports why
+
+  pid_t command = -1;
+  try {
+    become_root(*go == 'G');
+    // The cgroup namespace is created now, after the launcher moved us into the
+    // container's cgroup, so that cgroup becomes "/" inside.
+    if (plan.enter_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno(errno, "unshare(CLONE_NEWCGROUP)");
+    if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) throw_errno(errno, "sethostname");
+    if (plan.new_net) bring_up_loopback();
+    ::umask(022);
+    build_rootfs(plan.mounts);
+
+    std::string slave;
+    UniqueFd master;
+    UniqueFd slave_hold;
+    if (plan.process.tty) {
+      master = open_pty_master(&slave);
+      // pid 1 keeps the slave open so the launcher never sees a hang-up before
+      // the command has opened it.
+      slave_hold.reset(::open(slave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+      if (!slave_hold) throw_errno(errno, "cannot open " + slave);
+    }
+    // The launcher's own session/terminal stays outside: signals typed at the
+    // terminal reach the launcher, which forwards them exactly once.
+    ::setsid();
+    command = ::fork();
+    if (command < 0) throw_errno(errno, "fork");
+    if (command == 0) {
+      ::close(sync_fd);
+      master.reset();
+      slave_hold.reset();
+      exec_in_container(plan.process, slave);
+    }
+    send_message(sync_fd, 'R', master ? master.get() : -1);
+    master.reset();
+    ::close(sync_fd);
+    (void)slave_hold.release();  // stays open (close-on-exec is moot: pid 1 never execs)
+    // pid 1 needs no privileges for reaping and forwarding.
+    drop_all_capabilities();
+    set_no_new_privs();
+  } catch (const std::exception& e) {
+    if (command > 0) ::kill(command, SIGKILL);
+    fail(e.what());
+  }
+  ::_exit(run_init(command));
+}
+
+}  // namespace nestbox::launcher

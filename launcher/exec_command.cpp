@@ -1,0 +1,104 @@
+// `nestbox-run exec NAME -- CMD`: joins a running container. The namespaces are
+// opened first (their /proc paths vanish once we are in the container's mount
+// namespace), the user namespace is joined first (it grants the capabilities the
+// other setns calls need), the cgroup is joined through nestbox-cgmgr before any
+// of that, and the command is forked so that it really is in the pid namespace.
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include "cgroup_client.hpp"
+#include "commands.hpp"
+#include "container.hpp"
+#include "init.hpp"
+#include "nestbox/error.hpp"
+#include "nestbox/proc.hpp"
+#include "nestbox/safe_io.hpp"
+#include "pty.hpp"
+#include "state.hpp"
+#include "supervise.hpp"
+
+extern char** environ;
+
+namespace nestbox::launcher {
+namespace {
+
+struct Namespace {
+  const char* name;
+  int type;
+  UniqueFd fd;
+};
+
+bool same_file(int a, int b) {
+  struct stat sa {}, sb {};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+}  // namespace
+
+int run_exec(const ExecOptions& o) {
+  StateDir state(user_state_dir());
+  auto rec = state.find(o.name);
+  if (!rec) throw Error(Errc::NotFound, "no running container named '" + o.name + "' (see nestbox-run list)");
+  if (rec->init_pid <= 0) throw Error(Errc::Busy, "container '" + o.name + "' is still starting");
+  const pid_t init = rec->init_pid;
+  // The recorded pid must still be the launcher's child, not a recycled pid.
+  if (ProcFs("/proc").status(init).ppid != rec->launcher_pid)
+    throw Error(Errc::NotFound, "container '" + o.name + "' has exited");
+
+  const std::string proc = "/proc/" + std::to_string(init);
+  std::vector<Namespace> namespaces;
+  for (auto [name, type] : {std::pair{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+                            {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+                            {"mnt", CLONE_NEWNS}}) {
+    UniqueFd theirs(::open((proc + "/ns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!theirs) throw_errno(errno, "cannot open the " + std::string(name) + " namespace of container '" + o.name + "'");
+    UniqueFd ours(::open((std::string("/proc/self/ns/") + name).c_str(), O_RDONLY | O_CLOEXEC));
+    // --net host shares our network namespace: joining it again is not allowed.
+    if (ours && same_file(ours.get(), theirs.get())) continue;
+    namespaces.push_back({name, type, std::move(theirs)});
+  }
+  bool setgroups_allowed = false;
+  {
+    UniqueFd f(::open((proc + "/setgroups").c_str(), O_RDONLY | O_CLOEXEC));
+    setgroups_allowed = f && read_fd(f.get()).starts_with("allow");
+  }
+
+  if (!rec->cgroup.empty()) {
+    CgroupClient client(rec->bus.empty() ? o.bus : rec->bus);
+    client.attach(rec->cgroup, 0);
+  }  // the D-Bus connection is gone before setns: joining a user namespace needs a single thread
+
+  for (auto& ns : namespaces)
+    if (::setns(ns.fd.get(), ns.type) != 0)
+      throw_errno(errno, std::string("cannot join the ") + ns.name + " namespace of container '" + o.name + "'");
+  if (::setresgid(0, 0, 0) != 0) throw_errno(errno, "setresgid(0)");
+  if (setgroups_allowed && ::setgroups(0, nullptr) != 0) throw_errno(errno, "setgroups");
+  if (::setresuid(0, 0, 0) != 0) throw_errno(errno, "setresuid(0)");
+
+  ProcessPlan plan;
+  plan.command = o.command;
+  plan.env = build_environment(environ, rec->hostname, o.env);
+  plan.workdir = o.workdir.empty() ? "/" : o.workdir;
+  plan.tty = o.tty;
+
+  block_supervised_signals();
+  std::string slave;
+  UniqueFd master, slave_hold;
+  if (plan.tty) {
+    master = open_pty_master(&slave);
+    slave_hold.reset(::open(slave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave_hold) throw_errno(errno, "cannot open " + slave);
+  }
+  pid_t child = ::fork();
+  if (child < 0) throw_errno(errno, "fork");
+  if (child == 0) exec_in_container(plan, slave);
+  return supervise(child, std::move(master));
+}
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,123 @@
+// The mount sequence (docs/launcher.md, steps 3 and 4). The host's root stays
+// reachable under /oldroot while the new root is assembled at /newroot, so bind
+// sources are always host paths; at the end /oldroot is detached and /newroot
+// becomes "/" with pivot_root.
+#include "rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "mounts.hpp"
+#include "nestbox/error.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::launcher {
+namespace {
+
+constexpr const char* kOld = "/oldroot";
+constexpr const char* kNew = "/newroot";
+
+void pivot_root(const char* new_root, const char* put_old) {
+  if (::syscall(SYS_pivot_root, new_root, put_old) != 0)
+    throw_errno(errno, std::string("pivot_root(") + new_root + ")");
+}
+
+void check_chdir(const char* path) {
+  if (::chdir(path) != 0) throw_errno(errno, std::string("chdir ") + path);
+}
+
+// A directory of the new root that must exist to mount on: present in a host
+// root; created in a writable --rootfs; otherwise the step is skipped.
+bool mount_point(const std::string& rel) {
+  const std::string p = std::string(kNew) + rel;
+  if (is_directory(p)) return true;
+  if (::mkdir(p.c_str(), 0755) == 0) return true;
+  std::fprintf(stderr, "nestbox-run: warning: %s is missing in the root filesystem; not mounted\n", rel.c_str());
+  return false;
+}
+
+std::string strip_slash(const std::string& p) { return p.substr(p.find_first_not_of('/')); }
+
+}  // namespace
+
+void build_rootfs(const MountPlan& plan) {
+  // Nothing we mount may propagate to the host, while host unmounts still reach us.
+  mount_fs("", "/", "", MS_REC | MS_SLAVE);
+
+  // A scratch tmpfs becomes the temporary root; the old root hangs below it.
+  mount_fs("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700");
+  check_chdir("/tmp");
+  ensure_dir("newroot");
+  ensure_dir("oldroot");
+  pivot_root(".", "oldroot");
+  check_chdir("/");
+
+  // The root: the host's / (read-only, recursively, with every mount below it)
+  // or the user's directory (writable: it is theirs).
+  const std::string root_src = plan.rootfs == "/" ? std::string(kOld) : std::string(kOld) + plan.rootfs;
+  bind_path(root_src, kNew, true, plan.host_root);
+
+  // A fresh procfs of the new pid namespace, and a second, never-covered one for
+  // nested containers (the kernel only lets a user namespace mount procfs when a
+  // fully visible one exists; the first will get files bound over it).
+  if (mount_point("/proc"))
+    mount_fs("proc", std::string(kNew) + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (mount_point("/dev")) {
+    setup_dev(std::string(kNew) + "/dev", std::string(kOld) + "/dev");
+    ensure_dir(std::string(kNew) + kPristineProc, 0555);
+    mount_fs("proc", std::string(kNew) + kPristineProc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
+  if (mount_point("/tmp")) mount_fs("tmpfs", std::string(kNew) + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  if (mount_point("/run")) mount_fs("tmpfs", std::string(kNew) + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+
+  // /sys read-only: the host's (already there, read-only, for a host root), and
+  // the container's own cgroups at /sys/fs/cgroup.
+  if (!plan.host_root && mount_point("/sys")) bind_path(std::string(kOld) + "/sys", std::string(kNew) + "/sys", true, true);
+  const std::string cg = std::string(kNew) + "/sys/fs/cgroup";
+  if (is_directory(cg)) setup_cgroup_view(cg, plan.cgroup_view, kOld);
+
+  // nestbox-fs files over their procfs/sysfs twins: read by the container, the
+  // daemon answers from the reader's cgroup.
+  for (const auto& rel : plan.fs_files) {
+    const std::string target = std::string(kNew) + "/" + rel;
+    if (!path_exists(target)) continue;
+    bind_path(std::string(kOld) + plan.fs_mount + "/" + rel, target, false, false);
+  }
+
+  // User binds last, so they can land on the fresh /tmp, /run, ... Destinations
+  // are resolved inside the new root and may not leave it.
+  UniqueFd root_fd(::open(kNew, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) throw_errno(errno, "open new root");
+  for (const auto& b : plan.binds) {
+    const std::string src = std::string(kOld) + b.source;
+    UniqueFd tree = clone_tree(src, true, b.read_only);
+    UniqueFd dst = resolve_in_root(root_fd.get(), strip_slash(b.destination), true, !is_directory(src));
+    attach_tree_at(tree.get(), dst.get(), b.destination);
+  }
+  root_fd.reset();
+
+  // Enter the new root; the old one (and every host mount under it) is detached.
+  check_chdir(kNew);
+  pivot_root(".", ".");
+  if (::umount2(".", MNT_DETACH) != 0) throw_errno(errno, "cannot detach the old root");
+  check_chdir("/");
+}
+
+std::vector<std::string> available_fs_files(const std::string& fs_mount) {
+  std::vector<std::string> files;
+  struct statfs sfs {};
+  constexpr long kFuseMagic = 0x65735546;
+  if (::statfs(fs_mount.c_str(), &sfs) != 0 || sfs.f_type != kFuseMagic) return files;
+  for (const auto& rel : kFsFiles)
+    if (::access((fs_mount + "/" + rel).c_str(), R_OK) == 0) files.push_back(rel);
+  return files;
+}
+
+}  // namespace nestbox::launcher

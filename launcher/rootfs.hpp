@@ -1,0 +1,38 @@
+// Building the container's filesystem view inside its mount namespace, then
+// entering it with pivot_root. Runs in the container's pid 1 before the command.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "container.hpp"
+
+namespace nestbox::launcher {
+
+// The nestbox-fs files bound over their procfs/sysfs twins (paths relative to
+// both the fs mountpoint and the container root).
+inline const std::vector<std::string> kFsFiles = {
+    "proc/meminfo", "proc/cpuinfo",   "proc/stat", "proc/uptime", "proc/loadavg",
+    "proc/swaps",   "proc/diskstats", "sys/devices/system/cpu/online"};
+
+// Where the pristine procfs for nested containers is mounted inside.
+inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
+
+// Does every mount step and pivots into the new root (see docs/launcher.md).
+void build_rootfs(const MountPlan& plan);
+
+// /dev: a tmpfs with binds of the safe host device nodes, a private devpts and
+// the usual symlinks. `dev` is the path being set up, `host_dev` the host's /dev.
+void setup_dev(const std::string& dev, const std::string& host_dev);
+
+// /sys/fs/cgroup: a tmpfs holding the container's own cgroup of each hierarchy.
+void setup_cgroup_view(const std::string& target, const std::vector<CgroupViewEntry>& entries,
+                       const std::string& host_prefix);
+// Host side: which hierarchies have a directory for `container_cgroup`.
+std::vector<CgroupViewEntry> plan_cgroup_view(const std::string& container_cgroup);
+
+// Which of kFsFiles nestbox-fs serves at `fs_mount` (readable by this user).
+// Empty when nothing is mounted there.
+std::vector<std::string> available_fs_files(const std::string& fs_mount);
+
+}  // namespace nestbox::launcher

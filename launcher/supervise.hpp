@@ -1,0 +1,15 @@
+// The launcher's wait loop: forwards signals to the child it started, proxies
+// the terminal in --tty mode, and returns the child's exit code.
+#pragma once
+
+#include <sys/types.h>
+
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::launcher {
+
+// The supervised signals must already be blocked (block_supervised_signals()).
+// `master` is the pty master for --tty (invalid otherwise).
+int supervise(pid_t child, UniqueFd master);
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,96 @@
+#include "userns.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "nestbox/error.hpp"
+#include "nestbox/safe_io.hpp"
+#include "nestbox/unique_fd.hpp"
+
+extern char** environ;
+
+namespace nestbox::launcher {
+namespace {
+
+std::string read_text(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd ? read_fd(fd.get()) : std::string();
+}
+
+void write_proc(pid_t pid, const char* file, const std::string& text) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno(errno, "cannot open " + path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw_errno(errno, "cannot write " + path);
+}
+
+// Runs newuidmap/newgidmap; returns its exit status (or -1 if it could not run).
+int run_helper(const char* helper, pid_t pid, const std::vector<IdMapEntry>& map) {
+  std::vector<std::string> args{helper, std::to_string(pid)};
+  for (auto& a : newidmap_arguments(map)) args.push_back(std::move(a));
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);  // the launcher blocks signals; the helper must not
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t child = -1;
+  int rc = ::posix_spawnp(&child, helper, nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return -1;
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file, const std::string& subgid_file) {
+  IdMapPlan plan;
+  if (const passwd* pw = ::getpwuid(uid)) plan.user_name = pw->pw_name;
+  plan.uid_map = container_id_map(uid, find_subid_range(read_text(subuid_file), plan.user_name, uid));
+  plan.gid_map = container_id_map(gid, find_subid_range(read_text(subgid_file), plan.user_name, uid));
+  return plan;
+}
+
+bool write_id_maps(pid_t pid, const IdMapPlan& plan) {
+  bool uid_done = false, gid_done = false;
+  if (plan.uid_map.size() > 1) {
+    uid_done = run_helper("newuidmap", pid, plan.uid_map) == 0;
+    if (!uid_done)
+      std::fprintf(stderr, "nestbox-run: warning: newuidmap refused the subordinate uid range; "
+                           "only your own uid is mapped (container root)\n");
+  }
+  if (plan.gid_map.size() > 1 && uid_done) {
+    gid_done = run_helper("newgidmap", pid, plan.gid_map) == 0;
+    if (!gid_done)
+      std::fprintf(stderr, "nestbox-run: warning: newgidmap refused the subordinate gid range; "
+                           "only your own gid is mapped\n");
+  }
+  if (plan.uid_map.size() <= 1 && plan.gid_map.size() <= 1)
+    std::fprintf(stderr,
+                 "nestbox-run: warning: no subordinate ids for '%s' in /etc/subuid and /etc/subgid; "
+                 "only your own uid/gid are mapped (as 0) - add a range with usermod --add-subuids/--add-subgids\n",
+                 plan.user_name.c_str());
+  if (!uid_done) write_proc(pid, "uid_map", idmap_file_text({plan.uid_map.front()}));
+  if (!gid_done) {
+    // An unprivileged writer may map its own gid only after giving up setgroups(),
+    // which would otherwise let the container drop a group that denies access.
+    write_proc(pid, "setgroups", "deny");
+    write_proc(pid, "gid_map", idmap_file_text({plan.gid_map.front()}));
+  }
+  return gid_done;
+}
+
+}  // namespace nestbox::launcher

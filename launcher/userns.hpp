@@ -1,0 +1,30 @@
+// Host side of the user namespace: deciding and writing the uid/gid maps of
+// the container's pid 1 (docs/launcher.md, step 2).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "idmap.hpp"
+
+namespace nestbox::launcher {
+
+struct IdMapPlan {
+  std::vector<IdMapEntry> uid_map;
+  std::vector<IdMapEntry> gid_map;
+  std::string user_name;
+};
+
+// Reads /etc/subuid and /etc/subgid (or the given files) for the calling user.
+IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file = "/etc/subuid",
+                       const std::string& subgid_file = "/etc/subgid");
+
+// Writes the maps of `pid`: through the setuid newuidmap/newgidmap when the map
+// has subordinate ranges, else directly (one id, setgroups denied). Falls back
+// to the single-id map with a warning if the helpers refuse. Returns whether
+// setgroups() stays allowed inside.
+bool write_id_maps(pid_t pid, const IdMapPlan& plan);
+
+}  // namespace nestbox::launcher

@@ -1,0 +1,205 @@
+// nestbox-run with the real manager and fs: a private bus, nestbox-cgmgr rooted
+// in a sandbox cgroup with a policy granting the test user, nestbox-fs on a
+// temporary mountpoint; the launcher runs as the unprivileged test user.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "launcher_env.hpp"
+#include "nestbox/parse.hpp"
+
+namespace nestbox::launcher_test {
+namespace {
+
+struct Stack {
+  std::unique_ptr<testkit::CgroupSandbox> sandbox;
+  std::unique_ptr<testkit::PrivateBus> bus;
+  std::unique_ptr<testkit::TempDir> config;
+  std::unique_ptr<testkit::Child> cgmgr;
+  std::unique_ptr<testkit::FuseMount> fs;
+  std::string launcher;
+  std::string skip;
+};
+
+Stack* g_stack = nullptr;
+
+bool manager_on_bus(const std::string& address) {
+  auto r = testkit::run({"dbus-send", "--bus=" + address, "--print-reply", "--dest=org.freedesktop.DBus", "/",
+                         "org.freedesktop.DBus.NameHasOwner", "string:org.nestbox.CgroupManager1"});
+  return r.exit_code == 0 && r.out.find("boolean true") != std::string::npos;
+}
+
+class LauncherLimits : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_stack = new Stack;
+    Stack& s = *g_stack;
+    s.launcher = launcher_or_skip(&s.skip);
+    if (s.launcher.empty()) return;
+    for (auto missing : {testkit::missing_cgroup_write(), testkit::missing_dbus_daemon(), testkit::missing_fuse()})
+      if (missing) {
+        s.skip = *missing;
+        return;
+      }
+    const std::string cgmgr = testkit::built_program("nestbox-cgmgr");
+    const std::string fs = testkit::built_program("nestbox-fs");
+    if (::access(cgmgr.c_str(), X_OK) != 0 || ::access(fs.c_str(), X_OK) != 0) {
+      s.skip = "nestbox-cgmgr or nestbox-fs is not built (" + cgmgr + ", " + fs + ")";
+      return;
+    }
+    s.sandbox = std::make_unique<testkit::CgroupSandbox>();
+    s.bus = std::make_unique<testkit::PrivateBus>();
+    s.config = std::make_unique<testkit::TempDir>("nestbox-cgmgr-conf", 0755);
+    const std::string policy = s.config->write("cgmgr.toml", "[user." + testkit::test_user().name + "]\nmax_cgroups = 64\n");
+    s.cgmgr = std::make_unique<testkit::Child>(testkit::Child::spawn(
+        {cgmgr, "--bus", s.bus->address(), "--root", s.sandbox->root().str(), "--policy", policy, "--state",
+         s.config->path() + "/state.json"}));
+    if (!eventually([&] { return manager_on_bus(s.bus->address()) || !s.cgmgr->running(); }) ||
+        !manager_on_bus(s.bus->address())) {
+      s.skip = "nestbox-cgmgr did not come up on the private bus";
+      return;
+    }
+    s.fs = std::make_unique<testkit::FuseMount>(std::vector<std::string>{fs, "-f"});
+  }
+  static void TearDownTestSuite() {
+    if (!g_stack) return;
+    g_stack->fs.reset();
+    g_stack->cgmgr.reset();
+    g_stack->bus.reset();
+    g_stack->sandbox.reset();
+    delete g_stack;
+    g_stack = nullptr;
+  }
+  void SetUp() override {
+    if (!g_stack->skip.empty()) GTEST_SKIP() << g_stack->skip;
+    name_ = unique_name();
+  }
+  void TearDown() override {
+    if (!g_stack->skip.empty()) return;
+    EXPECT_TRUE(eventually([&] { return processes_mentioning(name_).empty(); })) << "leftover processes";
+    // The container's cgroup is gone (removed by the launcher or RemoveOnEmpty).
+    const CgroupPath cg = g_stack->sandbox->root()
+                              .child("user-" + std::to_string(testkit::test_user().uid))
+                              .child(name_);
+    EXPECT_TRUE(eventually([&] { return !g_stack->sandbox->tree().exists(cg); })) << "leftover cgroup " << cg.str();
+  }
+  testkit::CommandResult run(std::vector<std::string> args) {
+    std::vector<std::string> full{"--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(),
+                                  "--name", name_};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_launcher(g_stack->launcher, full);
+  }
+  std::string name_;
+};
+
+std::vector<std::string> words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) return line;
+  return "";
+}
+
+TEST_F(LauncherLimits, FreeShowsTheMemoryLimit) {
+  auto r = run({"--memory", "128M", "--", "free", "-m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto mem = words(line_starting(r.out, "Mem:"));
+  ASSERT_GE(mem.size(), 2u) << r.out;
+  EXPECT_EQ(mem[1], std::to_string(parse_size("128M").value() >> 20)) << r.out;
+}
+
+TEST_F(LauncherLimits, TopHeaderShowsTheContainersMemory) {
+  auto r = run({"--memory", "256M", "--", "top", "-bn1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto mem = line_starting(r.out, "MiB Mem");
+  EXPECT_NE(mem.find(std::to_string(parse_size("256M").value() >> 20) + ".0 total"), std::string::npos) << r.out;
+}
+
+TEST_F(LauncherLimits, CpusetGivesOneCpu) {
+  auto r = run({"--cpuset", "0", "--", "sh", "-c", "nproc; grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n1\n0\n");
+}
+
+TEST_F(LauncherLimits, UptimeIsTheContainers) {
+  auto r = run({"--", "cat", "/proc/uptime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream host_file("/proc/uptime");
+  double host = 0, inside = -1;
+  host_file >> host;
+  std::istringstream(r.out) >> inside;
+  EXPECT_GE(inside, 0.0) << r.out;
+  EXPECT_LT(inside, host) << "inside " << inside << " host " << host;
+}
+
+TEST_F(LauncherLimits, OwnCgroupIsTheRoot) {
+  auto r = run({"--memory", "64M", "--", "cat", "/proc/self/cgroup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(":memory:") != std::string::npos || line.find(":pids:") != std::string::npos ||
+        line.rfind("0::", 0) == 0) {
+      EXPECT_EQ(line.substr(line.rfind(':')), ":/") << r.out;
+    }
+  }
+}
+
+TEST_F(LauncherLimits, MemoryHogIsOomKilled) {
+  auto r = run({"--memory", "32M", "--", "sh", "-c", "head -c 512M /dev/zero | tail"});
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+}
+
+TEST_F(LauncherLimits, ForkBombStopsAtPidsLimit) {
+  auto r = run({"--pids", "16", "--", "sh", "-c",
+                "n=0; while [ $n -lt 64 ]; do sleep 60 & n=$((n+1)); done; echo survived"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("survived"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("fork"), std::string::npos) << r.err;
+}
+
+TEST_F(LauncherLimits, ExecJoinsTheCgroup) {
+  const auto& user = testkit::test_user();
+  testkit::RunOptions as_user;
+  as_user.uid = user.uid;
+  as_user.gid = user.gid;
+  auto child = testkit::Child::spawn({g_stack->launcher, "--bus", g_stack->bus->address(), "--fs",
+                                      g_stack->fs->mountpoint(), "--name", name_, "--memory", "96M", "--", "sleep",
+                                      "600"},
+                                     as_user);
+  ASSERT_TRUE(eventually([&] {
+    auto names = listed_names(g_stack->launcher);
+    return std::count(names.begin(), names.end(), name_) == 1;
+  }));
+  auto ex = run_launcher(g_stack->launcher, {"exec", name_, "--", "sh", "-c", "free -m; grep memory /proc/self/cgroup"});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  auto mem = words(line_starting(ex.out, "Mem:"));
+  ASSERT_GE(mem.size(), 2u) << ex.out;
+  EXPECT_EQ(mem[1], "96");
+  EXPECT_NE(ex.out.find(":memory:/\n"), std::string::npos) << ex.out;
+  // A second container with the same name is refused and leaves the first alone.
+  auto dup = run({"--", "true"});
+  EXPECT_EQ(dup.exit_code, 125);
+  EXPECT_TRUE(child.running());
+  child.kill(SIGTERM);
+  EXPECT_EQ(child.wait(), 128 + SIGTERM);
+}
+
+TEST_F(LauncherLimits, UnreachableManagerIsAClearError) {
+  auto r = run_launcher(g_stack->launcher, {"--bus", "unix:path=/nonexistent/nestbox-bus", "--name", name_,
+                                            "--memory", "64M", "--", "true"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("nestbox-cgmgr"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace nestbox::launcher_test
