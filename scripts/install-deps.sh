@@ -19,9 +19,11 @@ packages=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # runtime pieces the tests and the demo use
-  uidmap dbus dbus-daemon procps util-linux passwd bsdutils iproute2 busybox-static
+  uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # peers measured side by side in bench/
   lxcfs bubblewrap hyperfine
+  # the pure cgroup v2 VM test tier (tests/vm)
+  qemu-system-x86 debootstrap cpio kmod xz-utils jq e2fsprogs
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -35,7 +37,7 @@ if [[ ! -e $policy ]]; then
   chmod 755 "$policy"
   created_policy=1
 fi
-cleanup() { [[ $created_policy -eq 1 ]] && rm -f "$policy"; }
+cleanup() { if [[ $created_policy -eq 1 ]]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 
 missing=()

@@ -48,7 +48,9 @@ std::string public_copy(const std::string& path);
 class TempDir {
  public:
   explicit TempDir(std::string_view tag = "nestbox-test", mode_t mode = 0700);
-  ~TempDir();  // rm -rf (never crosses mount points; unmounts nothing)
+  // rm -rf that never crosses mount points: anything still mounted below the dir
+  // (and only below it) is detach-unmounted first.
+  ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
@@ -99,6 +101,7 @@ class Child {
   explicit Child(pid_t pid) : pid_(pid) {}
   pid_t pid_ = -1;
   bool reaped_ = false;
+  int exit_code_ = -1;
 };
 
 // ---- cgroups ----------------------------------------------------------------
@@ -175,10 +178,16 @@ class FuseMount {
   FuseMount& operator=(const FuseMount&) = delete;
   const std::string& mountpoint() const { return mountpoint_; }
   pid_t daemon_pid() const { return pid_; }
+  // Whether the daemon is still running (it is not reaped by asking).
+  bool running_daemon() const;
+  // File holding the daemon's stdout+stderr (printed by the destructor when the
+  // test failed or the daemon died during the test).
+  const std::string& log_path() const { return log_path_; }
 
  private:
   std::unique_ptr<TempDir> dir_;
   std::string mountpoint_;
+  std::string log_path_;
   pid_t pid_ = -1;
 };
 

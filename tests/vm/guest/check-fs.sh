@@ -1,0 +1,74 @@
+# nestbox-fs started from its own unit, and values it serves to a process in a
+# systemd-managed cgroup with limits set through systemd (sourced).
+
+FS_MNT=/var/lib/nestbox/fs
+
+# in_scope PROPS... -- CMD...: runs CMD in a transient scope with the given unit properties.
+in_scope() {
+  local -a props=()
+  while [[ $1 != -- ]]; do props+=(-p "$1"); shift; done
+  shift
+  systemd-run --quiet --scope --collect "${props[@]}" "$@"
+}
+
+# cpu_list_count "0-2,5" -> 4
+cpu_list_count() {
+  awk -v l="$1" 'BEGIN { n = 0; k = split(l, r, ","); for (i = 1; i <= k; i++) {
+    if (r[i] !~ /^[0-9]+(-[0-9]+)?$/) { print "invalid"; exit }
+    m = split(r[i], e, "-"); n += (m == 2 ? e[2] - e[1] + 1 : 1) } print n }'
+}
+
+check_fs_service() {
+  local t="fs: nestbox-fs.service mounts $FS_MNT"
+  if [[ ! -f /etc/systemd/system/nestbox-fs.service ]]; then
+    fail "$t" "unit not installed (see install results)"
+    return
+  fi
+  local err
+  if ! err=$(timeout 120 systemctl start nestbox-fs.service 2>&1); then
+    fail "$t" "start failed: $err"
+    journalctl -u nestbox-fs.service --no-pager >"$OUT/logs/fs-journal.txt" 2>&1
+    return
+  fi
+  if ! wait_for 30 mountpoint -q "$FS_MNT"; then
+    fail "$t" "unit is $(systemctl is-active nestbox-fs.service) but $FS_MNT is not a mount point"
+    journalctl -u nestbox-fs.service --no-pager >"$OUT/logs/fs-journal.txt" 2>&1
+    return
+  fi
+  pass "$t" "$(findmnt -n -o FSTYPE "$FS_MNT")"
+
+  # memory.max set by systemd (MemoryMax=) must come back as MemTotal.
+  local limit=$((256 * 1024 * 1024)) got
+  got=$(in_scope MemoryMax=$limit -- awk '/^MemTotal:/ { print $2 }' "$FS_MNT/proc/meminfo" 2>&1)
+  check "fs: meminfo MemTotal follows MemoryMax= (memory.max)" "expected $((limit / 1024)) kB, got '$got'" \
+    test "$got" = $((limit / 1024))
+
+  # cpu.max from CPUQuota= must shrink the visible CPUs.
+  local want=1 cpus
+  cpus=$(in_scope CPUQuota=100% -- grep -c '^processor' "$FS_MNT/proc/cpuinfo" 2>&1)
+  check "fs: cpuinfo follows CPUQuota= (cpu.max)" "expected $want processor(s), got '$cpus'" test "$cpus" = "$want"
+
+  # cpuset.cpus.effective from AllowedCPUs=: exactly one CPU listed as online
+  # (nestbox-fs may renumber CPUs, so only the count is compared).
+  local online
+  online=$(in_scope AllowedCPUs=1 -- cat "$FS_MNT/sys/devices/system/cpu/online" 2>&1)
+  check "fs: cpu/online follows AllowedCPUs= (cpuset.cpus.effective)" "expected one CPU, got '$online'" \
+    test "$(cpu_list_count "$online")" = 1
+
+  # Uptime is the age of the reader's pid namespace init: read in a fresh pid
+  # namespace it can be no larger than the guest time that passed around the read.
+  local before after served
+  before=$(cut -d' ' -f1 /proc/uptime)
+  served=$(unshare --pid --fork cut -d' ' -f1 "$FS_MNT/proc/uptime" 2>&1)
+  after=$(cut -d' ' -f1 /proc/uptime)
+  check "fs: uptime in a new pid namespace is the namespace's age" \
+    "served '$served', guest uptime went $before -> $after s" \
+    awk -v s="$served" -v a="$before" -v b="$after" 'BEGIN { exit !(s ~ /^[0-9.]+$/ && s + 0 <= b - a + 0.02) }'
+
+  # An unprivileged reader sees its own (user slice) view too.
+  local user_mem
+  user_mem=$(as_user systemd-run --user --quiet --scope -p MemoryMax=$limit \
+    awk '/^MemTotal:/ { print $2 }' "$FS_MNT/proc/meminfo" 2>&1)
+  check "fs: unprivileged reader in a user scope sees its MemoryMax=" "expected $((limit / 1024)) kB, got '$user_mem'" \
+    test "$user_mem" = $((limit / 1024))
+}
