@@ -1,7 +1,7 @@
 // Permission rules of the cgroup view. The daemon runs as root, so it re-applies
 // the checks the kernel would apply to the reader itself: classic DAC against the
 // real cgroupfs file, and for moving a process the cgroup delegation containment
-// rule (see docs/fs.md and Documentation/admin-guide/cgroup-v2.rst).
+// rule (see README.md (nestbox-fs) and Documentation/admin-guide/cgroup-v2.rst).
 #pragma once
 
 #include <sys/stat.h>

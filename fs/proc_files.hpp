@@ -30,7 +30,7 @@ std::string_view host_path(FileKind kind);
 // The fixed content of MOUNTPOINT/.nestbox/static (the FUSE floor in benchmarks).
 std::string_view static_content();
 
-// How long a rendering is shared by readers with the same cgroups (see docs/fs.md).
+// How long a rendering is shared by readers with the same cgroups (see README.md (nestbox-fs)).
 inline constexpr std::chrono::milliseconds kRenderTtl{100};
 
 class ProcFiles {

@@ -64,7 +64,7 @@ struct StatView {
 struct CpuTimes {
   std::uint64_t user = 0, system = 0, idle = 0;  // clock ticks
 };
-// Per visible CPU times, the rules documented in docs/fs.md: busy time from the
+// Per visible CPU times, the rules documented in README.md (nestbox-fs): busy time from the
 // per-cpu counters where they exist (usage on hidden CPUs spread evenly), else the
 // total split evenly; idle = elapsed - busy, never negative.
 std::vector<CpuTimes> container_cpu_times(const StatView& view);

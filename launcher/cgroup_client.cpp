@@ -34,7 +34,7 @@ std::string describe_bus(const std::string& bus) {
 std::string how_to_start(const std::string& bus) {
   return "start it as root, e.g. `nestbox-cgmgr --policy /etc/nestbox/cgmgr.toml" +
          (bus.empty() ? std::string() : " --bus " + bus) +
-         " &` (see docs/cgmgr.md), or run without limits using --no-cgroup";
+         " &` (see README.md (nestbox-cgmgr)), or run without limits using --no-cgroup";
 }
 
 // Translates a D-Bus error into the library's error model.

@@ -1,4 +1,4 @@
-// The launcher side of `nestbox-run [options] CMD` (docs/launcher.md, steps 1-7).
+// The launcher side of `nestbox-run [options] CMD` (README.md (nestbox-run), steps 1-7).
 #include "container.hpp"
 
 #include <sched.h>

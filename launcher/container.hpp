@@ -1,6 +1,6 @@
 // Starting a container: the plan the launcher prepares on the host side, and the
 // two halves that carry it out (container.cpp in the launcher, container_child.cpp
-// in the container's pid 1). See docs/launcher.md for the sequence and the why.
+// in the container's pid 1). See README.md (nestbox-run) for the sequence and the why.
 #pragma once
 
 #include <string>

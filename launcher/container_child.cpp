@@ -1,6 +1,6 @@
 // The container side of the start sequence: runs as pid 1 of the new pid
 // namespace, inside the new user namespace, once the launcher has written the
-// id maps (docs/launcher.md, steps 2-6).
+// id maps (README.md (nestbox-run), steps 2-6).
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-// nestbox-run: see docs/launcher.md.
+// nestbox-run: see README.md (nestbox-run).
 #include <unistd.h>
 
 #include <cstdio>

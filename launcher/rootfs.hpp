@@ -18,7 +18,7 @@ inline const std::vector<std::string> kFsFiles = {
 // Where the pristine procfs for nested containers is mounted inside.
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
 
-// Does every mount step and pivots into the new root (see docs/launcher.md).
+// Does every mount step and pivots into the new root (see README.md (nestbox-run)).
 void build_rootfs(const MountPlan& plan);
 
 // /dev: a tmpfs with binds of the safe host device nodes, a private devpts and

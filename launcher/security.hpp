@@ -1,7 +1,7 @@
 // What the command may still do once it runs: a documented capability set, no
 // new privileges through exec, and a seccomp filter that refuses the well-known
 // escape and host-tampering system calls with EPERM. The lists are in
-// security.cpp and docs/launcher.md.
+// security.cpp and README.md (nestbox-run).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // Host side of the user namespace: deciding and writing the uid/gid maps of
-// the container's pid 1 (docs/launcher.md, step 2).
+// the container's pid 1 (README.md (nestbox-run), step 2).
 #pragma once
 
 #include <sys/types.h>
