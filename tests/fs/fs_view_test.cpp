@@ -85,6 +85,7 @@ TEST_F(FsViewTest, MkdirWithoutDelegationRefused) {
 TEST_F(FsViewTest, LimitOfOwnRootNotWritable) {
   const std::string file = layout_.layout == Layout::Unified ? "memory.max" : "memory.limit_in_bytes";
   const std::string before = slurp(real_memory_dir(mine_) + "/" + file);
+  ASSERT_FALSE(before.empty()) << file << " of the delegated cgroup should exist";
   auto r = as_user("echo 4096 > " + view_ + "/" + file, mine_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(slurp(real_memory_dir(mine_) + "/" + file), before);

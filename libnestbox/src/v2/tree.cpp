@@ -52,7 +52,6 @@ class V2Tree final : public CgroupTree {
     if (path.is_root()) throw Error(Errc::Exists, "the root cgroup always exists");
     auto parent = h_.open(path.parent());
     if (h_.exists(path)) throw Error(Errc::Exists, "cgroup " + path.str() + " already exists", EEXIST);
-    enable_controllers(parent);
     if (::mkdirat(parent.fd(), std::string(path.name()).c_str(), 0755) != 0)
       throw_errno(errno, "create cgroup " + path.str());
   }
@@ -97,6 +96,13 @@ class V2Tree final : public CgroupTree {
   void set_limit(const CgroupPath& path, std::string_view key, std::string_view value) override {
     auto normalized = normalize_limit(key, value);
     auto dir = h_.open(path);
+    if (!dir.has(key)) {
+      // Controllers are enabled only when a limit needs them (as systemd does), so
+      // that a cgroup without limits below it may still hold processes next to
+      // child cgroups.
+      if (path.is_root()) throw Error(Errc::InvalidPath, std::string(key) + ": the root cgroup has no limits");
+      enable_down_to(path.parent(), file_controller(key));
+    }
     if (!dir.has(key))
       throw Error(Errc::Unsupported, std::string(key) + ": the " + file_controller(key) +
                                          " controller is not enabled for cgroup " + path.str());
@@ -110,6 +116,18 @@ class V2Tree final : public CgroupTree {
 
   std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid) override {
     auto dir = h_.open(path);
+    // The delegatee enables controllers in its own cgroup.subtree_control; they
+    // must first be available to it, i.e. enabled in every ancestor.
+    if (!path.is_root()) {
+      for (auto c : kManaged) {
+        if (!h_.has_controller(c)) continue;
+        try {
+          enable_down_to(path.parent(), c);
+        } catch (const Error& e) {
+          spdlog::warn("delegating {}: {} stays unavailable: {}", path.str(), c, e.what());
+        }
+      }
+    }
     std::vector<DelegatedEntry> changed;
     chown_entry(dir, "", uid, gid, changed);
     std::vector<std::string> files = {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control"};
@@ -149,32 +167,29 @@ class V2Tree final : public CgroupTree {
     return *m;
   }
 
-  // The no-internal-process rule (EBUSY) or a parent we do not own may refuse
-  // this; the cgroup is still usable, just without those controllers.
-  //
-  // A parent that holds processes itself is left alone: enabling even only the
-  // threaded controllers (cpu, cpuset, pids) there would make it a thread root,
-  // and every new child would then be an invalid domain that refuses processes
-  // (EOPNOTSUPP). That is exactly the state of a freshly delegated systemd unit
-  // cgroup whose daemon has not yet moved into its leaf.
-  void enable_controllers(const CgroupDir& parent) const {
-    if (!parent.path().is_root() && !trim(parent.read("cgroup.procs").value_or("")).empty()) {
-      spdlog::debug("not enabling controllers below {}: it holds processes", parent.path().str());
-      return;
-    }
-    const auto available_text = parent.read("cgroup.controllers").value_or("");
-    auto available = split_ws(available_text);
-    auto subtree_text = parent.read("cgroup.subtree_control").value_or("");
-    auto enabled = split_ws(subtree_text);
-    for (auto c : kManaged) {
-      bool avail = std::find(available.begin(), available.end(), c) != available.end();
-      bool on = std::find(enabled.begin(), enabled.end(), c) != enabled.end();
-      if (!avail || on) continue;
-      try {
-        parent.write("cgroup.subtree_control", "+" + std::string(c));
-      } catch (const Error& e) {
-        spdlog::debug("could not enable {} below {}: {}", c, parent.path().str(), e.what());
-      }
+  // Enables `controller` in cgroup.subtree_control of every cgroup from the root
+  // down to `last`. A non-root cgroup that holds processes itself is refused with
+  // Busy: enabling a domain controller there fails (no-internal-process rule), and
+  // enabling even a threaded one (cpu, cpuset, pids) would turn it into a thread
+  // root whose new children refuse processes (EOPNOTSUPP).
+  void enable_down_to(const CgroupPath& last, std::string_view controller) const {
+    if (!h_.has_controller(controller))
+      throw Error(Errc::Unsupported, "the cgroup2 hierarchy has no " + std::string(controller) + " controller");
+    CgroupPath at;
+    std::vector<CgroupPath> chain{at};
+    for (const auto& name : last.components()) chain.push_back(at = at.child(name));
+    for (const auto& cg : chain) {
+      auto dir = h_.open(cg);
+      const auto enabled_text = dir.read("cgroup.subtree_control").value_or("");
+      auto enabled = split_ws(enabled_text);
+      if (std::find(enabled.begin(), enabled.end(), controller) != enabled.end()) continue;
+      if (!cg.is_root() && !trim(dir.read("cgroup.procs").value_or("")).empty())
+        throw Error(Errc::Busy,
+                    "cannot enable the " + std::string(controller) + " controller below " + cg.str() +
+                        ": it holds processes itself (cgroup v2 allows processes only in leaves once "
+                        "controllers are enabled); move them into a child cgroup first",
+                    EBUSY);
+      dir.write("cgroup.subtree_control", "+" + std::string(controller));
     }
   }
 

@@ -191,12 +191,11 @@ TEST_F(V2Fixture, ReadFile) {
   expect_code(Errc::NotFound, [&] { tree_->read_file(P("/a"), "memory.nope"); });
 }
 
-TEST_F(V2Fixture, CreateEnablesControllersAndRemove) {
+TEST_F(V2Fixture, CreateLeavesControllersAloneAndRemove) {
   tree_->create(P("/a/new"));
   EXPECT_TRUE(tree_->exists(P("/a/new")));
-  // cpu and pids were available but not enabled in /a (memory already was):
-  // one write each, the last of which the fixture file keeps.
-  EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), "+pids");
+  // Controllers are enabled only when a limit needs them.
+  EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), "memory\n");
   expect_code(Errc::Exists, [&] { tree_->create(P("/a/new")); });
   expect_code(Errc::NotFound, [&] { tree_->create(P("/missing/new")); });
   expect_code(Errc::Busy, [&] { tree_->remove(P("/a/b/c")); });  // populated
@@ -205,6 +204,19 @@ TEST_F(V2Fixture, CreateEnablesControllersAndRemove) {
   tree_->remove(P("/a/new"));
   EXPECT_FALSE(dir_.exists("cg/a/new"));
   expect_code(Errc::NotFound, [&] { tree_->remove(P("/a/new")); });
+}
+
+TEST_F(V2Fixture, LimitEnablesItsControllerFromTheRootDown) {
+  tree_->create(P("/a/new"));
+  // /a lacks pids in subtree_control (the root "cg" has it): enabled on demand.
+  // The fixture cannot make pids.max appear, so the write itself is Unsupported.
+  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/a/new"), "pids.max", "10"); });
+  EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), "+pids");
+  // /a/b holds processes: enabling a controller below it is refused, nothing written.
+  tree_->create(P("/a/b/d"));
+  dir_.write("cg/a/b/cgroup.subtree_control", "");
+  expect_code(Errc::Busy, [&] { tree_->set_limit(P("/a/b/d"), "pids.max", "10"); });
+  EXPECT_EQ(dir_.read("cg/a/b/cgroup.subtree_control"), "");
 }
 
 TEST_F(V2Fixture, AttachWritesPid) {

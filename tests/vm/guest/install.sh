@@ -57,6 +57,19 @@ install_nestbox() {
     for p in $(exec_paths "$f"); do programs[$p]=1; done
   fi
   for p in "${!programs[@]}"; do install_program "$p"; done
+  # The policy an administrator would write: the unprivileged guest user gets a
+  # delegation with a memory ceiling (the checks compare it with systemd's).
+  mkdir -p /etc/nestbox
+  cat >/etc/nestbox/cgmgr.toml <<EOF
+[defaults]
+max_cgroups = 64
+max_depth = 8
+
+[user.$VMUSER]
+[user.$VMUSER.limits]
+"memory.max" = "1G"
+"pids.max" = 1024
+EOF
   systemctl daemon-reload
   # The bus daemon reads policy and activation files on reload.
   busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig \
