@@ -115,6 +115,8 @@ TEST_F(TreeIntegration, EffectiveLimitFromGrandparent) {
 
 TEST_F(TreeIntegration, AttachCountAndRemove) {
   auto cg = make("procs");
+  // On cgroup v2 a controller's files appear once a limit needs the controller.
+  tree().set_limit(cg, "pids.max", "100");
   auto child = sleeper();
   tree().attach(cg, child.pid());
   // Created after cg got its process: on cgroup v2 the library then leaves cg's
