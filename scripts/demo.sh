@@ -98,29 +98,9 @@ demo_bus() {
   local dir=$demo_work/bus
   mkdir -p "$dir"
   chmod 0755 "$dir"
-  cat >"$dir/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$dir/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"/>
-  </policy>
-  <include>$NESTBOX_ROOT/dbus/org.nestbox.CgroupManager1.conf</include>
-</busconfig>
-EOF
+  sed -e "s|@SOCKET@|$dir/socket|g" \
+      -e "s|@POLICY@|$NESTBOX_ROOT/dbus/org.nestbox.CgroupManager1.conf|g" \
+      "$NESTBOX_ROOT/dbus/private-system-bus.conf.in" >"$dir/bus.conf"
   dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile &
   demo_pids+=($!)
   local i

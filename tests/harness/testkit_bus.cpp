@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "nestbox/unique_fd.hpp"
@@ -16,41 +18,20 @@
 namespace nestbox::testkit {
 namespace {
 
-// The default context mirrors Debian's /usr/share/dbus-1/system.conf: nobody owns
-// names or sends method calls unless a policy file punches a hole, which is
-// exactly what the included project policy has to do. Root may own any name so
-// tests can stand up helper services.
+// The config comes from dbus/private-system-bus.conf.in (shared with the demo):
+// a bus that behaves like the system bus and includes the project's policy.
 std::string bus_config(const std::string& dir, const std::string& policy_file) {
-  return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)" + dir + R"(/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <policy user="root">
-    <allow own="*"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>)" + policy_file + R"(</include>
-</busconfig>
-)";
+  const std::string template_path = source_dir() + "/dbus/private-system-bus.conf.in";
+  std::ifstream in(template_path);
+  if (!in) throw std::runtime_error("testkit: missing bus config template " + template_path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto replace = [&](const std::string& key, const std::string& value) {
+    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at + value.size()))
+      text.replace(at, key.size(), value);
+  };
+  replace("@SOCKET@", dir + "/bus");
+  replace("@POLICY@", policy_file);
+  return text;
 }
 
 }  // namespace
