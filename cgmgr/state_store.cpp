@@ -73,28 +73,34 @@ PersistentState state_from_json(const std::string& text, const std::string& orig
   return state;
 }
 
-PersistentState StateStore::load() const {
+PersistentState StateStore::load() {
   UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return {};
     throw_errno(errno, "open state file " + path_);
   }
-  return state_from_json(read_fd(fd.get()), path_);
+  PersistentState state = state_from_json(read_fd(fd.get()), path_);
+  flushed_grants_ = state.grants;
+  return state;
 }
 
-void StateStore::save(const PersistentState& state) const {
+void StateStore::save(const PersistentState& state) {
+  const bool flush = !flushed_grants_ || *flushed_grants_ != state.grants;
   const std::string tmp = path_ + ".tmp";
   const std::string data = state_to_json(state);
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) throw_errno(errno, "create " + tmp);
     write_all(fd.get(), data, tmp);
-    if (::fsync(fd.get()) != 0) throw_errno(errno, "fsync " + tmp);
+    if (flush && ::fsync(fd.get()) != 0) throw_errno(errno, "fsync " + tmp);
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) throw_errno(errno, "rename " + tmp + " to " + path_);
+  if (!flush) return;
   // The rename itself must reach the disk too.
   UniqueFd dir(::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir) ::fsync(dir.get());
+  flushed_grants_ = state.grants;
+  ++flushes_;
 }
 
 }  // namespace nestbox::cgmgr

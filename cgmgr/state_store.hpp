@@ -1,10 +1,16 @@
 // What must survive a restart and cannot be read back from cgroupfs alone: the
 // grant table (who was given which subtree, and how) and the remove-on-empty
-// marks. Stored as a small JSON file, replaced atomically (temp + fsync + rename +
-// fsync of the directory) so a crash leaves either the old or the new state.
+// marks. Stored as a small JSON file, replaced atomically (temp + rename) so a
+// crash of the manager leaves either the old or the new state. A save that
+// changes the grant table is also flushed to disk (fsync of the file and its
+// directory): grants are the admin's decisions and must survive a power loss.
+// Saves that only change remove-on-empty marks are not flushed: the cgroups they
+// name live in memory and are gone after a reboot anyway, and skipping the flush
+// keeps a container start free of disk waits.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,11 +35,16 @@ class StateStore {
   explicit StateStore(std::string path) : path_(std::move(path)) {}
   const std::string& path() const noexcept { return path_; }
   // An absent file is an empty state (first start).
-  PersistentState load() const;
-  void save(const PersistentState& state) const;
+  PersistentState load();
+  void save(const PersistentState& state);
+  // How many saves were flushed to disk (for tests and diagnostics).
+  std::size_t flushes() const noexcept { return flushes_; }
 
  private:
   std::string path_;
+  // The grant table as last flushed (or loaded); nullopt before either.
+  std::optional<std::vector<Grant>> flushed_grants_;
+  std::size_t flushes_ = 0;
 };
 
 }  // namespace nestbox::cgmgr

@@ -32,6 +32,32 @@ TEST(StateStore, RoundTripLeavesNoTempFile) {
   EXPECT_EQ(store.load(), s);
 }
 
+TEST(StateStore, OnlyGrantChangesAreFlushedToDisk) {
+  testkit::TempDir dir;
+  StateStore store(dir.path() + "/state.json");
+  PersistentState s;
+  s.grants.push_back(Grant{CgroupPath::parse("/nb/user-1000"), 1000, 100, true});
+  store.save(s);
+  EXPECT_EQ(store.flushes(), 1u);
+  // A mark (a container's cgroup) is saved, readable at once, but not flushed.
+  s.remove_on_empty["/nb/user-1000/job"] = false;
+  store.save(s);
+  s.remove_on_empty["/nb/user-1000/job"] = true;
+  store.save(s);
+  EXPECT_EQ(store.flushes(), 1u);
+  EXPECT_EQ(StateStore(store.path()).load(), s);
+  // A changed grant table is flushed again.
+  s.grants.push_back(Grant{CgroupPath::parse("/nb/team"), 1001, 1001, false});
+  store.save(s);
+  EXPECT_EQ(store.flushes(), 2u);
+  // A store that loaded the file knows its grants are on disk already.
+  StateStore reopened(store.path());
+  reopened.load();
+  s.remove_on_empty.clear();
+  reopened.save(s);
+  EXPECT_EQ(reopened.flushes(), 0u);
+}
+
 TEST(StateStore, DamagedFilesAreRejected) {
   testkit::TempDir dir;
   for (const char* text : {"{", "{\"version\": 2, \"grants\": [], \"remove_on_empty\": []}",

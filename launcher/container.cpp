@@ -18,13 +18,14 @@
 #include <ctime>
 #include <optional>
 
-#include "cgroup_client.hpp"
+#include "cgroup_setup.hpp"
 #include "exit_status.hpp"
 #include "init.hpp"
 #include "mounts.hpp"
 #include "nestbox/error.hpp"
 #include "pty.hpp"
 #include "rootfs.hpp"
+#include "setup_channel.hpp"
 #include "state.hpp"
 #include "supervise.hpp"
 #include "userns.hpp"
@@ -87,30 +88,6 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   return plan;
 }
 
-// Removes the container's cgroup when the launcher is done with it. Right after
-// pid 1 is reaped the kernel may still count the last tasks for a moment (Busy);
-// then RemoveOnEmpty, set at creation, removes it as soon as it empties, so the
-// launcher does not wait for that.
-class CgroupLease {
- public:
-  CgroupLease(CgroupClient& client, std::string path) : client_(client), path_(std::move(path)) {}
-  ~CgroupLease() {
-    try {
-      client_.remove(path_, true);
-    } catch (const Error& e) {
-      if (e.code() != Errc::NotFound && e.code() != Errc::Busy)
-        std::fprintf(stderr, "nestbox-run: warning: %s\n", e.what());
-    } catch (...) {
-    }
-  }
-  CgroupLease(const CgroupLease&) = delete;
-  CgroupLease& operator=(const CgroupLease&) = delete;
-
- private:
-  CgroupClient& client_;
-  std::string path_;
-};
-
 // Kills and reaps the child if setup fails half-way.
 class ChildGuard {
  public:
@@ -161,34 +138,15 @@ int run_container(const RunOptions& o) {
   state.claim(record);
   StateLease state_lease(state, name);
 
-  // Step 1: the cgroup, created with its limits inside the user's delegation.
-  std::optional<CgroupClient> client;
-  std::optional<CgroupLease> cgroup_lease;
-  if (!o.no_cgroup) {
-    client.emplace(o.bus);
-    const std::string base = client->request_user_delegation();
-    record.cgroup = (base == "/" ? "" : base) + "/" + name;
-    try {
-      client->create(record.cgroup, o.limits);
-    } catch (const Error& e) {
-      if (e.code() == Errc::Exists)
-        throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup (" + record.cgroup +
-                                      "); pick another --name");
-      throw;
-    }
-    cgroup_lease.emplace(*client, record.cgroup);
-    client->remove_on_empty(record.cgroup, true);
-    plan.mounts.cgroup_view = plan_cgroup_view(record.cgroup);
-  }
-
   const IdMapPlan ids = plan_id_maps(::getuid(), ::getgid());
   block_supervised_signals();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno(errno, "socketpair");
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
 
-  // Step 2-3: one clone creates every namespace but the cgroup one (that comes
-  // after the move into the container's cgroup). A raw clone behaves like fork.
+  // Steps 2-3: one clone creates every namespace but the cgroup one (pid 1
+  // creates that once it is inside the container's cgroup). A raw clone behaves
+  // like fork; the launcher is still single-threaded here.
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
   if (plan.new_net) flags |= CLONE_NEWNET;
   long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
@@ -206,27 +164,52 @@ int run_container(const RunOptions& o) {
     container_child_main(plan, child_end.release());
   }
   child_end.reset();
+
+  // Step 1 runs on a thread from here on (see cgroup_setup.hpp). Declared before
+  // the child guard: on failure pid 1 is killed and reaped first, then the
+  // cgroup is removed.
+  std::optional<CgroupSetup> cgroup;
+  if (!o.no_cgroup) cgroup.emplace(o.bus, name, o.limits, static_cast<pid_t>(pid));
   ChildGuard guard(static_cast<pid_t>(pid));
-
-  if (client) client->attach(record.cgroup, static_cast<pid_t>(pid));
-  const bool setgroups_allowed = write_id_maps(static_cast<pid_t>(pid), ids);
-  send_message(parent_end.get(), setgroups_allowed ? 'G' : 'g');
-
-  UniqueFd master;
-  auto ready = receive_message(parent_end.get(), &master);
-  if (!ready) {
-    // The child explained on stderr; take its status.
+  // Pid 1 stops at the first step that fails and explains on stderr; its exit
+  // status is then ours.
+  auto child_gave_up = [&]() {
     guard.release();
     int status = 0;
     while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
     }
     int code = exit_code_from_wait_status(status);
     return code == 0 ? kExitLauncherError : code;
+  };
+  auto tell_child = [&](char tag, std::string_view text = {}) {
+    try {
+      send_setup_message(parent_end.get(), tag, text);
+      return true;
+    } catch (const Error&) {
+      return false;  // pid 1 is gone (EPIPE)
+    }
+  };
+
+  // Step 2: the id maps, then pid 1 becomes root in its namespace and mounts
+  // everything that does not depend on the cgroup.
+  const bool setgroups_allowed = write_id_maps(static_cast<pid_t>(pid), ids);
+  if (!tell_child(setgroups_allowed ? 'G' : 'g')) return child_gave_up();
+
+  // Pid 1 is in the container's cgroup once the thread is done; it then enters
+  // a cgroup namespace and mounts the cgroup view.
+  std::vector<CgroupViewEntry> view;
+  if (cgroup) {
+    record.cgroup = cgroup->wait();
+    view = plan_cgroup_view(record.cgroup);
   }
+  if (!tell_child('C', encode_cgroup_view(view))) return child_gave_up();
+
+  auto ready = receive_setup_message(parent_end.get());
+  if (!ready || ready->tag != 'R') return child_gave_up();
   record.init_pid = static_cast<pid_t>(pid);
   state.update(record);
   guard.release();
-  return supervise(static_cast<pid_t>(pid), std::move(master));
+  return supervise(static_cast<pid_t>(pid), std::move(ready->fd));
 }
 
 }  // namespace nestbox::launcher

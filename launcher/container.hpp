@@ -25,7 +25,6 @@ struct MountPlan {
   std::vector<BindSpec> binds;                // sources are absolute host paths
   std::string fs_mount;                       // nestbox-fs mountpoint on the host
   std::vector<std::string> fs_files;          // "proc/meminfo", ... present in fs_mount
-  std::vector<CgroupViewEntry> cgroup_view;
 };
 
 struct ProcessPlan {

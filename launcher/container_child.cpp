@@ -21,6 +21,7 @@
 #include "pty.hpp"
 #include "rootfs.hpp"
 #include "security.hpp"
+#include "setup_channel.hpp"
 
 extern char** environ;
 
@@ -124,23 +125,29 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
   // connection, ...) may leak into the container.
   if (sync_fd > 3) ::close_range(3, sync_fd - 1, 0);
   ::close_range(sync_fd + 1, ~0U, 0);
-  std::optional<char> go;
+  std::optional<SetupMessage> go;
   try {
-    go = receive_message(sync_fd);
+    go = receive_setup_message(sync_fd);
   } catch (const std::exception&) {
   }
-  if (!go || (*go != 'G' && *go != 'g')) ::_exit(kExitLauncherError);  // the launcher gave up; it reports why
+  if (!go || (go->tag != 'G' && go->tag != 'g')) ::_exit(kExitLauncherError);  // the launcher gave up; it reports why
 
   pid_t command = -1;
   try {
-    become_root(*go == 'G');
-    // The cgroup namespace is created now, after the launcher moved us into the
-    // container's cgroup, so that cgroup becomes "/" inside.
-    if (plan.enter_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno(errno, "unshare(CLONE_NEWCGROUP)");
+    become_root(go->tag == 'G');
     if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) throw_errno(errno, "sethostname");
     if (plan.new_net) bring_up_loopback();
     ::umask(022);
-    build_rootfs(plan.mounts);
+    // The mounts that do not depend on the cgroup are made while the launcher
+    // still waits for nestbox-cgmgr; the cgroup view waits for word that we are
+    // in the container's cgroup.
+    build_rootfs(plan.mounts, [&] {
+      std::optional<SetupMessage> in_cgroup = receive_setup_message(sync_fd);
+      if (!in_cgroup || in_cgroup->tag != 'C') ::_exit(kExitLauncherError);  // the launcher reports why
+      // Created now, so that the container's cgroup becomes "/" inside.
+      if (plan.enter_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno(errno, "unshare(CLONE_NEWCGROUP)");
+      return decode_cgroup_view(in_cgroup->text);
+    });
 
     std::string slave;
     UniqueFd master;
@@ -163,7 +170,7 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
       slave_hold.reset();
       exec_in_container(plan.process, slave);
     }
-    send_message(sync_fd, 'R', master ? master.get() : -1);
+    send_setup_message(sync_fd, 'R', {}, master ? master.get() : -1);
     master.reset();
     ::close(sync_fd);
     (void)slave_hold.release();  // stays open (close-on-exec is moot: pid 1 never execs)

@@ -13,11 +13,6 @@
 
 namespace nestbox::launcher {
 
-// Sends one byte, optionally with an fd attached (SCM_RIGHTS).
-void send_message(int socket, char byte, int fd = -1);
-// Receives one byte and an attached fd if any. nullopt on EOF.
-std::optional<char> receive_message(int socket, UniqueFd* fd = nullptr);
-
 // Opens a new pty master from /dev/ptmx; `slave_path` receives "/dev/pts/N".
 UniqueFd open_pty_master(std::string* slave_path);
 // In the command: new session, the slave as controlling terminal and stdio.

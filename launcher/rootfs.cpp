@@ -47,7 +47,7 @@ std::string strip_slash(const std::string& p) { return p.substr(p.find_first_not
 
 }  // namespace
 
-void build_rootfs(const MountPlan& plan) {
+void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupViewEntry>()>& join_cgroup) {
   // Nothing we mount may propagate to the host, while host unmounts still reach us.
   mount_fs("", "/", "", MS_REC | MS_SLAVE);
 
@@ -80,8 +80,9 @@ void build_rootfs(const MountPlan& plan) {
   // /sys read-only: the host's (already there, read-only, for a host root), and
   // the container's own cgroups at /sys/fs/cgroup.
   if (!plan.host_root && mount_point("/sys")) bind_path(std::string(kOld) + "/sys", std::string(kNew) + "/sys", true, true);
+  const std::vector<CgroupViewEntry> cgroup_view = join_cgroup();
   const std::string cg = std::string(kNew) + "/sys/fs/cgroup";
-  if (is_directory(cg)) setup_cgroup_view(cg, plan.cgroup_view, kOld);
+  if (is_directory(cg)) setup_cgroup_view(cg, cgroup_view, kOld);
 
   // nestbox-fs files over their procfs/sysfs twins: read by the container, the
   // daemon answers from the reader's cgroup.

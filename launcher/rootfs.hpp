@@ -2,6 +2,7 @@
 // entering it with pivot_root. Runs in the container's pid 1 before the command.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,10 @@ inline const std::vector<std::string> kFsFiles = {
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
 
 // Does every mount step and pivots into the new root (see README.md (nestbox-run)).
-void build_rootfs(const MountPlan& plan);
+// `join_cgroup` is called just before /sys/fs/cgroup is set up: it waits until
+// the process is in the container's cgroup, enters the cgroup namespace and
+// returns the hierarchies to show.
+void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupViewEntry>()>& join_cgroup);
 
 // /dev: a tmpfs with binds of the safe host device nodes, a private devpts and
 // the usual symlinks. `dev` is the path being set up, `host_dev` the host's /dev.

@@ -31,8 +31,8 @@ void write_proc(pid_t pid, const char* file, const std::string& text) {
     throw_errno(errno, "cannot write " + path);
 }
 
-// Runs newuidmap/newgidmap; returns its exit status (or -1 if it could not run).
-int run_helper(const char* helper, pid_t pid, const std::vector<IdMapEntry>& map) {
+// Starts newuidmap/newgidmap; returns its pid, or -1 if it could not run.
+pid_t start_helper(const char* helper, pid_t pid, const std::vector<IdMapEntry>& map) {
   std::vector<std::string> args{helper, std::to_string(pid)};
   for (auto& a : newidmap_arguments(map)) args.push_back(std::move(a));
   std::vector<char*> argv;
@@ -47,11 +47,16 @@ int run_helper(const char* helper, pid_t pid, const std::vector<IdMapEntry>& map
   pid_t child = -1;
   int rc = ::posix_spawnp(&child, helper, nullptr, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return -1;
+  return rc == 0 ? child : -1;
+}
+
+// Whether a started helper succeeded.
+bool helper_succeeded(pid_t child) {
+  if (child < 0) return false;
   int status = 0;
   while (::waitpid(child, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (errno != EINTR) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace
@@ -65,19 +70,17 @@ IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file, con
 }
 
 bool write_id_maps(pid_t pid, const IdMapPlan& plan) {
-  bool uid_done = false, gid_done = false;
-  if (plan.uid_map.size() > 1) {
-    uid_done = run_helper("newuidmap", pid, plan.uid_map) == 0;
-    if (!uid_done)
-      std::fprintf(stderr, "nestbox-run: warning: newuidmap refused the subordinate uid range; "
-                           "only your own uid is mapped (container root)\n");
-  }
-  if (plan.gid_map.size() > 1 && uid_done) {
-    gid_done = run_helper("newgidmap", pid, plan.gid_map) == 0;
-    if (!gid_done)
-      std::fprintf(stderr, "nestbox-run: warning: newgidmap refused the subordinate gid range; "
-                           "only your own gid is mapped\n");
-  }
+  // The two helpers are independent setuid programs: run them side by side.
+  const pid_t uid_helper = plan.uid_map.size() > 1 ? start_helper("newuidmap", pid, plan.uid_map) : -1;
+  const pid_t gid_helper = plan.gid_map.size() > 1 ? start_helper("newgidmap", pid, plan.gid_map) : -1;
+  const bool uid_done = helper_succeeded(uid_helper);
+  const bool gid_done = helper_succeeded(gid_helper);
+  if (plan.uid_map.size() > 1 && !uid_done)
+    std::fprintf(stderr, "nestbox-run: warning: newuidmap refused the subordinate uid range; "
+                         "only your own uid is mapped (container root)\n");
+  if (plan.gid_map.size() > 1 && !gid_done)
+    std::fprintf(stderr, "nestbox-run: warning: newgidmap refused the subordinate gid range; "
+                         "only your own gid is mapped\n");
   if (plan.uid_map.size() <= 1 && plan.gid_map.size() <= 1)
     std::fprintf(stderr,
                  "nestbox-run: warning: no subordinate ids for '%s' in /etc/subuid and /etc/subgid; "
