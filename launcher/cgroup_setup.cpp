@@ -6,8 +6,9 @@
 
 namespace nestbox::launcher {
 
-CgroupSetup::CgroupSetup(std::string bus, std::string name, std::map<std::string, std::string> limits, pid_t pid)
-    : bus_(std::move(bus)) {
+CgroupSetup::CgroupSetup(const std::string& bus) : client_(bus) {}
+
+void CgroupSetup::start(std::string name, std::map<std::string, std::string> limits, pid_t pid) {
   thread_ = std::thread([this, name = std::move(name), limits = std::move(limits), pid]() mutable {
     try {
       run(std::move(name), std::move(limits), pid);
@@ -18,11 +19,10 @@ CgroupSetup::CgroupSetup(std::string bus, std::string name, std::map<std::string
 }
 
 void CgroupSetup::run(std::string name, std::map<std::string, std::string> limits, pid_t pid) {
-  client_.emplace(bus_);
-  const std::string base = client_->request_user_delegation();
+  const std::string base = client_.request_user_delegation();
   const std::string path = (base == "/" ? "" : base) + "/" + name;
   try {
-    client_->create(path, limits);
+    client_.create(path, limits);
   } catch (const Error& e) {
     if (e.code() == Errc::Exists)
       throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup (" + path +
@@ -31,11 +31,11 @@ void CgroupSetup::run(std::string name, std::map<std::string, std::string> limit
   }
   path_ = path;
   created_ = true;
-  client_->attach(path, pid);
+  client_.attach(path, pid);
   // Marked only now that pid 1 is inside: the manager removes a marked cgroup
   // when it goes from populated to empty, which also covers a launcher that is
   // killed before it can remove the cgroup itself.
-  client_->remove_on_empty(path, true);
+  client_.remove_on_empty(path, true);
 }
 
 void CgroupSetup::join() {
@@ -52,7 +52,7 @@ CgroupSetup::~CgroupSetup() {
   join();
   if (!created_) return;
   try {
-    client_->remove(path_, true);
+    client_.remove(path_, true);
   } catch (const Error& e) {
     if (e.code() != Errc::NotFound && e.code() != Errc::Busy)
       std::fprintf(stderr, "nestbox-run: warning: %s\n", e.what());

@@ -17,7 +17,6 @@
 
 #include <exception>
 #include <map>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -27,8 +26,11 @@ namespace nestbox::launcher {
 
 class CgroupSetup {
  public:
+  // Connects to the bus (before the clone: an unreachable manager is reported
+  // before any namespace exists, and the connection handshake overlaps the clone).
+  explicit CgroupSetup(const std::string& bus);
   // Starts the thread; `pid` is the container's pid 1 (already cloned).
-  CgroupSetup(std::string bus, std::string name, std::map<std::string, std::string> limits, pid_t pid);
+  void start(std::string name, std::map<std::string, std::string> limits, pid_t pid);
   // Joins the thread, then removes the cgroup if it was created: after pid 1 was
   // reaped the cgroup is usually empty; if the kernel still counts a dying task
   // (Busy), the remove-on-empty mark removes it moments later.
@@ -44,8 +46,7 @@ class CgroupSetup {
   void run(std::string name, std::map<std::string, std::string> limits, pid_t pid);
   void join();
 
-  std::string bus_;
-  std::optional<CgroupClient> client_;
+  CgroupClient client_;
   std::string path_;
   bool created_ = false;
   std::exception_ptr error_;

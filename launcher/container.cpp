@@ -138,6 +138,12 @@ int run_container(const RunOptions& o) {
   state.claim(record);
   StateLease state_lease(state, name);
 
+  // Step 1 runs on a thread once pid 1 exists (see cgroup_setup.hpp). Declared
+  // before the child guard: on failure pid 1 is killed and reaped first, then
+  // the cgroup is removed.
+  std::optional<CgroupSetup> cgroup;
+  if (!o.no_cgroup) cgroup.emplace(o.bus);
+
   const IdMapPlan ids = plan_id_maps(::getuid(), ::getgid());
   block_supervised_signals();
   int sv[2];
@@ -165,11 +171,7 @@ int run_container(const RunOptions& o) {
   }
   child_end.reset();
 
-  // Step 1 runs on a thread from here on (see cgroup_setup.hpp). Declared before
-  // the child guard: on failure pid 1 is killed and reaped first, then the
-  // cgroup is removed.
-  std::optional<CgroupSetup> cgroup;
-  if (!o.no_cgroup) cgroup.emplace(o.bus, name, o.limits, static_cast<pid_t>(pid));
+  if (cgroup) cgroup->start(name, o.limits, static_cast<pid_t>(pid));
   ChildGuard guard(static_cast<pid_t>(pid));
   // Pid 1 stops at the first step that fails and explains on stderr; its exit
   // status is then ours.

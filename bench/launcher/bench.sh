@@ -3,6 +3,8 @@
 # run with the peers, all as the same unprivileged user:
 #   nestbox-run --memory 256M -- true   (subuid map, delegated cgroup with a
 #                                         memory limit, nestbox-fs binds)
+#   nestbox-run --no-cgroup -- true     (the same without nestbox-cgmgr: shows
+#                                         what the cgroup step adds)
 #   unshare --map-auto -Urmpfiun true
 #   bwrap --unshare-all --ro-bind / / true
 # Prints the medians and each ratio to the unshare line (goal: nestbox <= 1.2x).
@@ -38,15 +40,17 @@ bus_env=""
 csv=$demo_work/results.csv
 chmod 0777 "$demo_work"
 nb="$demo_work/nestbox-run --fs $DEMO_FS --memory 256M -- true"
+nb_nocg="$demo_work/nestbox-run --fs $DEMO_FS --no-cgroup -- true"
 runuser -u "$DEMO_USER" -- env HOME="/home/$DEMO_USER" PATH=/usr/bin:/bin $bus_env \
   hyperfine -N --warmup 5 --runs "${BENCH_RUNS:-50}" --export-csv "$csv" \
   -n nestbox-run "$nb" \
+  -n nestbox-run-no-cgroup "$nb_nocg" \
   -n unshare "unshare --map-auto -Urmpfiun true" \
   -n bwrap "bwrap --unshare-all --ro-bind / / true"
 
 echo
 awk -F, 'NR > 1 { name[NR] = $1; median[NR] = $4 * 1000; if ($1 == "unshare") base = $4 * 1000 }
   END {
-    printf "%-12s %12s %10s\n", "command", "median (ms)", "vs unshare"
-    for (i = 2; i <= NR; i++) printf "%-12s %12.2f %9.2fx\n", name[i], median[i], median[i] / base
+    printf "%-22s %12s %10s\n", "command", "median (ms)", "vs unshare"
+    for (i = 2; i <= NR; i++) printf "%-22s %12.2f %9.2fx\n", name[i], median[i], median[i] / base
   }' "$csv"
