@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "expect_error.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "testkit.hpp"
@@ -38,14 +39,7 @@ class TreeIntegration : public ::testing::Test {
   std::unique_ptr<testkit::CgroupSandbox> sandbox_;
 };
 
-void expect_code(Errc code, auto fn) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error, expected " << errc_name(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
+using testkit::expect_error;
 
 TEST_F(TreeIntegration, LimitsRoundTrip) {
   auto cg = make("limits");
@@ -72,8 +66,8 @@ TEST_F(TreeIntegration, LimitsRoundTrip) {
 TEST_F(TreeIntegration, InvalidLimitChangesNothing) {
   auto cg = make("refuse");
   tree().set_limit(cg, "memory.max", "64M");
-  expect_code(Errc::InvalidValue, [&] { tree().set_limit(cg, "memory.max", "64X"); });
-  expect_code(Errc::InvalidValue, [&] { tree().set_limit(cg, "cpu.weight", "0"); });
+  expect_error(Errc::InvalidValue, [&] { tree().set_limit(cg, "memory.max", "64X"); });
+  expect_error(Errc::InvalidValue, [&] { tree().set_limit(cg, "cpu.weight", "0"); });
   EXPECT_EQ(tree().memory(cg).limit, Limit(64ull << 20));
 }
 
@@ -136,8 +130,8 @@ TEST_F(TreeIntegration, AttachCountAndRemove) {
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(all, expected);
   EXPECT_TRUE(tree().populated(cg));
-  expect_code(Errc::Busy, [&] { tree().remove(cg); });
-  expect_code(Errc::Busy, [&] { tree().remove(sub); });
+  expect_error(Errc::Busy, [&] { tree().remove(cg); });
+  expect_error(Errc::Busy, [&] { tree().remove(sub); });
   other.kill(SIGKILL);
   other.wait();
   tree().remove(sub);
@@ -147,7 +141,7 @@ TEST_F(TreeIntegration, AttachCountAndRemove) {
   EXPECT_FALSE(tree().populated(cg));
   tree().remove(cg);
   EXPECT_FALSE(tree().exists(cg));
-  expect_code(Errc::NotFound, [&] { tree().remove(cg); });
+  expect_error(Errc::NotFound, [&] { tree().remove(cg); });
 }
 
 TEST_F(TreeIntegration, CpuUsageAfterBusyChild) {
@@ -216,10 +210,10 @@ TEST_F(TreeIntegration, CreateRefusesBadAndExisting) {
   if (auto cpus = tree().cpuset_cpus(cg)) {
     EXPECT_FALSE(cpus->empty());
   }
-  expect_code(Errc::Exists, [&] { tree().create(cg); });
-  expect_code(Errc::NotFound, [&] { tree().create(sandbox_->root().child("missing").child("x")); });
+  expect_error(Errc::Exists, [&] { tree().create(cg); });
+  expect_error(Errc::NotFound, [&] { tree().create(sandbox_->root().child("missing").child("x")); });
   EXPECT_FALSE(tree().exists(sandbox_->root().child("missing")));
-  expect_code(Errc::InvalidPath, [&] { tree().create(CgroupPath::parse(sandbox_->root().str() + "/../x")); });
+  expect_error(Errc::InvalidPath, [&] { tree().create(CgroupPath::parse(sandbox_->root().str() + "/../x")); });
 }
 
 TEST_F(TreeIntegration, DelegateHandsOverOnlyTheDelegatableFiles) {
@@ -240,7 +234,7 @@ TEST_F(TreeIntegration, DelegateHandsOverOnlyTheDelegatableFiles) {
 TEST_F(TreeIntegration, ReadFileRefusesEscapes) {
   auto cg = make("files");
   for (const char* bad : {"../cgroup.procs", "..", "x/cgroup.procs"})
-    expect_code(Errc::InvalidPath, [&] { tree().read_file(cg, bad); });
+    expect_error(Errc::InvalidPath, [&] { tree().read_file(cg, bad); });
   EXPECT_EQ(tree().read_file(cg, "cgroup.procs"), "");
 }
 

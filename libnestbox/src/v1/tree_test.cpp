@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "controllers/controllers.hpp"
+#include "expect_error.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "testing/fixture.hpp"
@@ -79,14 +80,7 @@ class V1Fixture : public ::testing::Test {
   std::unique_ptr<CgroupTree> tree_;
 };
 
-void expect_code(Errc code, auto fn) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error, expected " << errc_name(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
+using testkit::expect_error;
 
 TEST_F(V1Fixture, LayoutAndMembership) {
   EXPECT_EQ(tree_->layout(), Layout::Hybrid);
@@ -162,9 +156,9 @@ TEST_F(V1Fixture, MemoryWritersKeepSwapAllowance) {
   EXPECT_EQ(snapshot("memory/a/memory.limit_in_bytes"), "-1");
   EXPECT_EQ(snapshot("memory/a/memory.memsw.limit_in_bytes"), "-1");
   // Swap limit without memory limit cannot be expressed on v1.
-  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/a/b"), "memory.swap.max", "1M"); });
+  expect_error(Errc::Unsupported, [&] { tree_->set_limit(P("/a/b"), "memory.swap.max", "1M"); });
   EXPECT_EQ(snapshot("memory/a/b/memory.memsw.limit_in_bytes"), kUnlimited);
-  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/empty"), "memory.swap.max", "1M"); });
+  expect_error(Errc::Unsupported, [&] { tree_->set_limit(P("/empty"), "memory.swap.max", "1M"); });
   tree_->set_limit(P("/empty"), "memory.max", "1G");  // no memsw: only the limit
   EXPECT_EQ(snapshot("memory/empty/memory.limit_in_bytes"), "1073741824");
   EXPECT_FALSE(dir_.exists("memory/empty/memory.memsw.limit_in_bytes"));
@@ -197,13 +191,13 @@ TEST_F(V1Fixture, CpuAndOtherWriters) {
 }
 
 TEST_F(V1Fixture, RefusalsChangeNothing) {
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.max", "-1"); });
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cpu.max", "10 100000"); });
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "io.max", "8:0 rbps=1 bogus=2"); });
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.limit_in_bytes", "1"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.max", "-1"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cpu.max", "10 100000"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "io.max", "8:0 rbps=1 bogus=2"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.limit_in_bytes", "1"); });
   // A missing blkio file for one of the keys refuses before writing any.
   ASSERT_EQ(::unlink(dir_.abs("blkio/a/blkio.throttle.write_iops_device").c_str()), 0);
-  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/a"), "io.max", "8:0 rbps=1M wiops=5"); });
+  expect_error(Errc::Unsupported, [&] { tree_->set_limit(P("/a"), "io.max", "8:0 rbps=1M wiops=5"); });
   EXPECT_EQ(snapshot("blkio/a/blkio.throttle.read_bps_device"), "");
   EXPECT_EQ(snapshot("memory/a/memory.limit_in_bytes"), "104857600\n");
   EXPECT_EQ(snapshot("cpu/a/cpu.cfs_quota_us"), "-1\n");
@@ -214,7 +208,7 @@ TEST_F(V1Fixture, CreateAttachRemove) {
   for (const auto& h : kHierarchies) EXPECT_TRUE(dir_.exists(h + "/a/new")) << h;
   EXPECT_TRUE(dir_.exists("unified/a/new"));
   EXPECT_FALSE(dir_.exists("systemd/a/new"));
-  expect_code(Errc::Exists, [&] { tree_->create(P("/a/new")); });
+  expect_error(Errc::Exists, [&] { tree_->create(P("/a/new")); });
   tree_->remove(P("/a/new"));
   for (const auto& h : kHierarchies) EXPECT_FALSE(dir_.exists(h + "/a/new")) << h;
   EXPECT_FALSE(dir_.exists("unified/a/new"));
@@ -222,18 +216,18 @@ TEST_F(V1Fixture, CreateAttachRemove) {
   dir_.mkdir("memory/a/half");
   ASSERT_EQ(::rmdir(dir_.abs("memory/a/half").c_str()), 0);
   ASSERT_EQ(::rename(dir_.abs("pids/a").c_str(), dir_.abs("pids/a-moved").c_str()), 0);
-  expect_code(Errc::NotFound, [&] { tree_->create(P("/a/half")); });
+  expect_error(Errc::NotFound, [&] { tree_->create(P("/a/half")); });
   for (const auto& h : kHierarchies) EXPECT_FALSE(dir_.exists(h + "/a/half")) << h;
   ASSERT_EQ(::rename(dir_.abs("pids/a-moved").c_str(), dir_.abs("pids/a").c_str()), 0);
 
   tree_->attach(P("/empty"), 42);
   for (const auto& h : kHierarchies) EXPECT_EQ(snapshot(h + "/empty/cgroup.procs"), "42") << h;
   EXPECT_EQ(snapshot("unified/empty/cgroup.procs"), "42");
-  expect_code(Errc::NotFound, [&] { tree_->attach(P("/nope"), 42); });
+  expect_error(Errc::NotFound, [&] { tree_->attach(P("/nope"), 42); });
   EXPECT_EQ(tree_->processes(P("/a"), true), (std::vector<pid_t>{42, 43}));
   EXPECT_TRUE(tree_->populated(P("/a")));
-  expect_code(Errc::Busy, [&] { tree_->remove(P("/a/b")); });
-  expect_code(Errc::Busy, [&] { tree_->remove(P("/a")); });
+  expect_error(Errc::Busy, [&] { tree_->remove(P("/a/b")); });
+  expect_error(Errc::Busy, [&] { tree_->remove(P("/a")); });
 }
 
 TEST_F(V1Fixture, CpusetInheritance) {
@@ -249,10 +243,10 @@ TEST_F(V1Fixture, ReadFileRoutesByController) {
   EXPECT_EQ(tree_->read_file(P("/a/b"), "cpuacct.usage"), "3000000\n");
   EXPECT_EQ(tree_->read_file(P("/a/b"), "cgroup.procs"), "42\n43\n");  // primary = memory
   EXPECT_EQ(tree_->read_file(P("/a"), "cgroup.events"), "populated 1\n");  // cgroup2 side
-  expect_code(Errc::NotFound, [&] { tree_->read_file(P("/a"), "devices.list"); });
-  expect_code(Errc::NotFound, [&] { tree_->read_file(P("/a"), "memory.max"); });
+  expect_error(Errc::NotFound, [&] { tree_->read_file(P("/a"), "devices.list"); });
+  expect_error(Errc::NotFound, [&] { tree_->read_file(P("/a"), "memory.max"); });
   for (const char* bad : {"", "..", "../memory.limit_in_bytes", "b/cgroup.procs"})
-    expect_code(Errc::InvalidPath, [&] { tree_->read_file(P("/a"), bad); });
+    expect_error(Errc::InvalidPath, [&] { tree_->read_file(P("/a"), bad); });
 }
 
 TEST_F(V1Fixture, DelegateChownsEveryHierarchy) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "expect_error.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "testing/fixture.hpp"
@@ -75,14 +76,7 @@ class V2Fixture : public ::testing::Test {
   std::unique_ptr<CgroupTree> tree_;
 };
 
-void expect_code(Errc code, auto fn) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error, expected " << errc_name(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
+using testkit::expect_error;
 
 TEST_F(V2Fixture, LayoutAndControllers) {
   EXPECT_EQ(tree_->layout(), Layout::Unified);
@@ -122,8 +116,8 @@ TEST_F(V2Fixture, Readers) {
   EXPECT_EQ(io[0].wios, 2u);
   EXPECT_NE(tree_->pressure(P("/a"), "memory")->find("total=5"), std::string::npos);
   EXPECT_EQ(tree_->pressure(P("/a"), "cpu"), std::nullopt);
-  expect_code(Errc::InvalidValue, [&] { tree_->pressure(P("/a"), "../x"); });
-  expect_code(Errc::NotFound, [&] { tree_->memory(P("/nope")); });
+  expect_error(Errc::InvalidValue, [&] { tree_->pressure(P("/a"), "../x"); });
+  expect_error(Errc::NotFound, [&] { tree_->memory(P("/nope")); });
 }
 
 TEST_F(V2Fixture, EffectiveLimitsGrandparentWins) {
@@ -142,8 +136,8 @@ TEST_F(V2Fixture, EffectiveLimitsGrandparentWins) {
 TEST_F(V2Fixture, MembershipAndProcesses) {
   EXPECT_EQ(tree_->cgroup_of(42, ""), P("/a/b"));
   EXPECT_EQ(tree_->primary_cgroup_of(42), P("/a/b"));
-  expect_code(Errc::NotFound, [&] { tree_->primary_cgroup_of(4242); });
-  expect_code(Errc::InvalidValue, [&] { tree_->cgroup_of(-1, ""); });
+  expect_error(Errc::NotFound, [&] { tree_->primary_cgroup_of(4242); });
+  expect_error(Errc::InvalidValue, [&] { tree_->cgroup_of(-1, ""); });
   EXPECT_EQ(tree_->processes(P("/a"), false), std::vector<pid_t>{});
   EXPECT_EQ(tree_->processes(P("/a"), true), (std::vector<pid_t>{42, 43, 44}));
   EXPECT_EQ(tree_->processes(P("/a/b"), false), (std::vector<pid_t>{42, 43}));
@@ -173,11 +167,11 @@ TEST_F(V2Fixture, WritersWriteNormalizedValues) {
 }
 
 TEST_F(V2Fixture, RefusalsChangeNothing) {
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.max", "lots"); });
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cgroup.procs", "1"); });
-  expect_code(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cpu.weight", "0"); });
-  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/empty"), "memory.max", "1M"); });
-  expect_code(Errc::NotFound, [&] { tree_->set_limit(P("/nope"), "memory.max", "1M"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.max", "lots"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cgroup.procs", "1"); });
+  expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cpu.weight", "0"); });
+  expect_error(Errc::Unsupported, [&] { tree_->set_limit(P("/empty"), "memory.max", "1M"); });
+  expect_error(Errc::NotFound, [&] { tree_->set_limit(P("/nope"), "memory.max", "1M"); });
   EXPECT_EQ(dir_.read("cg/a/memory.max"), "104857600\n");
   EXPECT_EQ(dir_.read("cg/a/cpu.weight"), "100\n");
   EXPECT_FALSE(dir_.exists("cg/empty/memory.max"));
@@ -187,8 +181,8 @@ TEST_F(V2Fixture, RefusalsChangeNothing) {
 TEST_F(V2Fixture, ReadFile) {
   EXPECT_EQ(tree_->read_file(P("/a"), "memory.max"), "104857600\n");
   for (const char* bad : {"", ".", "..", "../a/memory.max", "b/cgroup.procs", "/etc/passwd"})
-    expect_code(Errc::InvalidPath, [&] { tree_->read_file(P("/a"), bad); });
-  expect_code(Errc::NotFound, [&] { tree_->read_file(P("/a"), "memory.nope"); });
+    expect_error(Errc::InvalidPath, [&] { tree_->read_file(P("/a"), bad); });
+  expect_error(Errc::NotFound, [&] { tree_->read_file(P("/a"), "memory.nope"); });
 }
 
 TEST_F(V2Fixture, CreateLeavesControllersAloneAndRemove) {
@@ -196,34 +190,34 @@ TEST_F(V2Fixture, CreateLeavesControllersAloneAndRemove) {
   EXPECT_TRUE(tree_->exists(P("/a/new")));
   // Controllers are enabled only when a limit needs them.
   EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), "memory\n");
-  expect_code(Errc::Exists, [&] { tree_->create(P("/a/new")); });
-  expect_code(Errc::NotFound, [&] { tree_->create(P("/missing/new")); });
-  expect_code(Errc::Busy, [&] { tree_->remove(P("/a/b/c")); });  // populated
-  expect_code(Errc::Busy, [&] { tree_->remove(P("/a/b")); });    // has children
-  expect_code(Errc::InvalidPath, [&] { tree_->remove(P("/")); });
+  expect_error(Errc::Exists, [&] { tree_->create(P("/a/new")); });
+  expect_error(Errc::NotFound, [&] { tree_->create(P("/missing/new")); });
+  expect_error(Errc::Busy, [&] { tree_->remove(P("/a/b/c")); });  // populated
+  expect_error(Errc::Busy, [&] { tree_->remove(P("/a/b")); });    // has children
+  expect_error(Errc::InvalidPath, [&] { tree_->remove(P("/")); });
   tree_->remove(P("/a/new"));
   EXPECT_FALSE(dir_.exists("cg/a/new"));
-  expect_code(Errc::NotFound, [&] { tree_->remove(P("/a/new")); });
+  expect_error(Errc::NotFound, [&] { tree_->remove(P("/a/new")); });
 }
 
 TEST_F(V2Fixture, LimitEnablesItsControllerFromTheRootDown) {
   tree_->create(P("/a/new"));
   // /a lacks pids in subtree_control (the root "cg" has it): enabled on demand.
   // The fixture cannot make pids.max appear, so the write itself is Unsupported.
-  expect_code(Errc::Unsupported, [&] { tree_->set_limit(P("/a/new"), "pids.max", "10"); });
+  expect_error(Errc::Unsupported, [&] { tree_->set_limit(P("/a/new"), "pids.max", "10"); });
   EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), "+pids");
   // /a/b holds processes: enabling a controller below it is refused, nothing written.
   tree_->create(P("/a/b/d"));
   dir_.write("cg/a/b/cgroup.subtree_control", "");
-  expect_code(Errc::Busy, [&] { tree_->set_limit(P("/a/b/d"), "pids.max", "10"); });
+  expect_error(Errc::Busy, [&] { tree_->set_limit(P("/a/b/d"), "pids.max", "10"); });
   EXPECT_EQ(dir_.read("cg/a/b/cgroup.subtree_control"), "");
 }
 
 TEST_F(V2Fixture, AttachWritesPid) {
   tree_->attach(P("/empty"), 42);
   EXPECT_EQ(dir_.read("cg/empty/cgroup.procs"), "42");
-  expect_code(Errc::InvalidValue, [&] { tree_->attach(P("/empty"), 0); });
-  expect_code(Errc::NotFound, [&] { tree_->attach(P("/nope"), 42); });
+  expect_error(Errc::InvalidValue, [&] { tree_->attach(P("/empty"), 0); });
+  expect_error(Errc::NotFound, [&] { tree_->attach(P("/nope"), 42); });
 }
 
 TEST_F(V2Fixture, DelegateChownsTheDelegatableSet) {
@@ -258,8 +252,8 @@ TEST_F(V2Fixture, MountRootMapsPaths) {
   // A mount showing only the subtree /a (as inside a container).
   auto tree = open(mountinfo_line(41, dir_.abs("cg/a"), "cgroup2", "rw", "/a"));
   EXPECT_EQ(tree->memory(P("/a/b")).limit, Limit(209715200));
-  expect_code(Errc::NotFound, [&] { tree->memory(P("/empty")); });
-  expect_code(Errc::NotFound, [&] { tree->memory(P("/ab")); });
+  expect_error(Errc::NotFound, [&] { tree->memory(P("/empty")); });
+  expect_error(Errc::NotFound, [&] { tree->memory(P("/ab")); });
   // Ancestors above the mount are not visible and do not count.
   EXPECT_EQ(tree->effective_memory(P("/a/b/c")).limit, Limit(104857600));
 }
