@@ -160,7 +160,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
       if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
       // Rendered once per open: every read of this open sees the same text.
-      file->data = std::make_shared<const std::string>(fs.files().render(n->kind, fuse_req_ctx(req)->pid));
+      file->data = fs.files().render(n->kind, fuse_req_ctx(req)->pid);
     }
     fi->direct_io = 1;
     fi->keep_cache = 0;
