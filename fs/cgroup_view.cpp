@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "nestbox/error.hpp"
 #include "nestbox/parse.hpp"
@@ -135,7 +137,9 @@ void CgroupView::forget(std::uint64_t ino, std::uint64_t count) {
   if (it == nodes_.end()) return;
   it->second.lookups -= std::min(count, it->second.lookups);
   if (it->second.lookups == 0) {
-    by_key_.erase(Key{it->second.hierarchy, it->second.cgroup.str(), it->second.file});
+    // The key may belong to another node by now (see retarget()).
+    auto k = by_key_.find(Key{it->second.hierarchy, it->second.cgroup.str(), it->second.file});
+    if (k != by_key_.end() && k->second == ino) by_key_.erase(k);
     nodes_.erase(it);
   }
 }
@@ -320,6 +324,56 @@ void CgroupView::rmdir(const Cred& cred, std::uint64_t parent, std::string_view 
   UniqueFd dir = open_beneath(hierarchies_[n.hierarchy].dir.get(), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   std::string child_name(name);
   if (::unlinkat(dir.get(), child_name.c_str(), AT_REMOVEDIR) != 0) throw_errno(errno, "rmdir " + child_name);
+}
+
+void CgroupView::rename(const Cred& cred, std::uint64_t parent, std::string_view name, std::uint64_t new_parent,
+                        std::string_view new_name, unsigned flags) {
+  Node n = node(parent);
+  Node to = node(new_parent);
+  if (!n.file.empty() || !to.file.empty()) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+  require_visible(cred, n);
+  require_visible(cred, to);
+  if (!CgroupPath::is_valid_name(name)) hidden(name);
+  std::string why;
+  if (!CgroupPath::is_valid_name(new_name, &why)) throw Error(Errc::InvalidPath, why, EINVAL);
+  // cgroupfs renames a cgroup only within its parent (EIO otherwise). Across
+  // hierarchies the host would say EXDEV, but then mv falls back to copying:
+  // it would make a cgroup in the other hierarchy and write its files.
+  if (to.hierarchy != n.hierarchy) throw Error(Errc::InvalidPath, "cannot rename across hierarchies", EIO);
+  if (to.cgroup != n.cgroup) throw Error(Errc::InvalidPath, "a cgroup is renamed only within its parent", EIO);
+  const std::string rel = real_rel(n);
+  if (!dac_allows(real_stat(n.hierarchy, rel), cred, kWrite | kExec))
+    throw Error(Errc::PermissionDenied, "permission denied", EACCES);
+  const CgroupPath from_cg = n.cgroup.child(name), to_cg = n.cgroup.child(new_name);
+  UniqueFd dir = open_beneath(hierarchies_[n.hierarchy].dir.get(), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string old_child(name), new_child(new_name);
+  if (::renameat2(dir.get(), old_child.c_str(), dir.get(), new_child.c_str(), flags) != 0)
+    throw_errno(errno, "rename " + old_child + " to " + new_child);
+  retarget(n.hierarchy, from_cg, to_cg);
+}
+
+void CgroupView::retarget(std::size_t h, const CgroupPath& from, const CgroupPath& to) {
+  // The kernel keeps the inode of a renamed directory (and of what lies below),
+  // so open handles and working directories there must follow the new name.
+  std::lock_guard lock(mutex_);
+  for (auto& [ino, n] : nodes_) {
+    if (n.hierarchy != h || !from.contains(n.cgroup)) continue;
+    auto rel = n.cgroup.relative_to(from);
+    if (!rel) continue;
+    std::optional<CgroupPath> moved;
+    try {
+      moved = to.join(*rel);
+    } catch (const Error&) {
+      // Too long under the new name: the node keeps the old path, now hidden.
+      continue;
+    }
+    if (auto it = by_key_.find(Key{h, n.cgroup.str(), n.file}); it != by_key_.end() && it->second == ino)
+      by_key_.erase(it);
+    n.cgroup = std::move(*moved);
+    // A node left from an earlier cgroup of the new name (removed, not yet
+    // forgotten by the kernel) loses its key to the renamed one.
+    by_key_.insert_or_assign(Key{h, n.cgroup.str(), n.file}, ino);
+  }
 }
 
 }  // namespace nestbox::fs

@@ -56,6 +56,10 @@ class CgroupView {
   void write(const Cred& cred, std::uint64_t ino, std::string_view data);
   Entry mkdir(const Cred& cred, std::uint64_t parent, std::string_view name, mode_t mode);
   void rmdir(const Cred& cred, std::uint64_t parent, std::string_view name);
+  // Renames a cgroup within its parent, as cgroupfs allows (v1; cgroup2 refuses
+  // every rename with EPERM, which is passed on). `flags` are renameat2()'s.
+  void rename(const Cred& cred, std::uint64_t parent, std::string_view name, std::uint64_t new_parent,
+              std::string_view new_name, unsigned flags);
   std::size_t node_count() const;
 
  private:
@@ -83,6 +87,8 @@ class CgroupView {
   std::string real_rel(std::size_t h, const CgroupPath& cg, std::string_view file) const;
   struct stat real_stat(std::size_t h, const std::string& rel) const;
   Entry remember(Node n, const struct stat& st);
+  // Points the nodes of `from` and everything below it (in hierarchy h) at `to`.
+  void retarget(std::size_t h, const CgroupPath& from, const CgroupPath& to);
   void move_process(const Cred& cred, const Node& n, std::string_view data);
   pid_t host_pid(const Cred& cred, pid_t pid_in_reader_ns) const;
 

@@ -160,7 +160,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
       if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
       // Rendered once per open: every read of this open sees the same text.
-      file->data = std::make_shared<const std::string>(fs.files().render(n->kind, fuse_req_ctx(req)->pid));
+      file->data = fs.files().render(n->kind, fuse_req_ctx(req)->pid);
     }
     fi->direct_io = 1;
     fi->keep_cache = 0;
@@ -251,6 +251,29 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
+               unsigned flags) {
+  guarded(req, "rename", [&] {
+    if (!CgroupView::owns(parent) || !CgroupView::owns(new_parent)) {
+      // A hidden view directory on either side still answers ENOENT.
+      for (fuse_ino_t p : {parent, new_parent})
+        if (CgroupView::owns(p)) self(req).view().getattr(cred_of(req), p);
+      throw Error(Errc::PermissionDenied, "read-only directory", EACCES);
+    }
+    self(req).view().rename(cred_of(req), parent, name, new_parent, new_name, flags);
+    fuse_reply_err(req, 0);
+  });
+}
+
+// cgroupfs has no files a user could remove (its unlink answers EPERM), and the
+// fixed files are read-only. A hidden parent answers ENOENT, as in refuse_create.
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char*) {
+  guarded(req, "unlink", [&] {
+    if (CgroupView::owns(parent)) self(req).view().getattr(cred_of(req), parent);
+    throw Error(Errc::PermissionDenied, "cannot remove files here", EPERM);
+  });
+}
+
 // cgroupfs has no regular files or links a user could create. A hidden parent
 // still answers ENOENT so nothing is learned about it.
 void refuse_create(fuse_req_t req, fuse_ino_t parent, const char* op) {
@@ -287,6 +310,8 @@ fuse_lowlevel_ops make_ops() {
   ops.releasedir = op_releasedir;
   ops.mkdir = op_mkdir;
   ops.rmdir = op_rmdir;
+  ops.rename = op_rename;
+  ops.unlink = op_unlink;
   ops.create = op_create;
   ops.mknod = op_mknod;
   ops.symlink = op_symlink;

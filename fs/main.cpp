@@ -73,8 +73,12 @@ int run(const nestbox::fs::Options& opts) {
   spdlog::info("mounted {} ({} worker threads at most)", opts.mountpoint, opts.max_threads);
 
   LoopConfig loop;
+  // Workers are started on demand and then kept: with fewer idle workers
+  // allowed than started, libfuse ends and restarts threads with every burst of
+  // readers (thousands per second under load), each time freeing and
+  // reallocating its 1 MB request buffer.
   fuse_loop_cfg_set_max_threads(loop.cfg, opts.max_threads);
-  fuse_loop_cfg_set_idle_threads(loop.cfg, std::min(opts.max_threads, 4u));
+  fuse_loop_cfg_set_idle_threads(loop.cfg, opts.max_threads);
   int rc = fuse_session_loop_mt(session.se, loop.cfg);
   sd_notify(0, "STOPPING=1");
   filesystem.stop();

@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include "nestbox/error.hpp"
 #include "nestbox/logging.hpp"
@@ -12,6 +15,11 @@ CpuView parse_cpu_view(std::string_view text) {
   if (text == "quota") return CpuView::Quota;
   if (text == "both") return CpuView::Both;
   throw Error(Errc::InvalidValue, "--cpu-view must be cpuset, quota or both, not '" + std::string(text) + "'");
+}
+
+unsigned default_worker_threads() {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<unsigned>(std::clamp(2 * cpus, 4L, 16L));
 }
 
 std::optional<Options> parse_options(int argc, const char* const* argv, int& exit_code) {
@@ -31,9 +39,9 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
   app.add_option("-o", opts.fuse_options, "FUSE mount options (comma separated, repeatable)");
-  app.add_option("--threads", opts.max_threads, "Maximum FUSE worker threads")
-      ->check(CLI::Range(1u, 256u))
-      ->capture_default_str();
+  opts.max_threads = default_worker_threads();
+  app.add_option("--threads", opts.max_threads, "FUSE worker threads at most (default: 2 per CPU, 4 to 16)")
+      ->check(CLI::Range(1u, 256u));
   app.add_option("--load-interval-ms", opts.load_interval_ms, "Load average sampling interval")
       ->check(CLI::Range(100u, 60000u))
       ->capture_default_str();

@@ -17,7 +17,7 @@ struct Options {
   CpuView cpu_view = CpuView::Both;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::vector<std::string> fuse_options;  // -o a,b -o c -> {"a,b", "c"}
-  unsigned max_threads = 16;
+  unsigned max_threads = 4;  // parse_options() starts from default_worker_threads()
   bool allow_other = true;
   unsigned load_interval_ms = 5000;
 };
@@ -26,5 +26,8 @@ struct Options {
 // right away (--help, --version: 0; bad usage: non-zero, message on stderr).
 std::optional<Options> parse_options(int argc, const char* const* argv, int& exit_code);
 CpuView parse_cpu_view(std::string_view text);
+// Two workers per online CPU, at least 4 and at most 16: each request is short
+// CPU work, so more workers than that only add wake-ups of cold threads.
+unsigned default_worker_threads();
 
 }  // namespace nestbox::fs

@@ -51,26 +51,29 @@ std::string read_host_file(const std::string& path) {
 }
 
 ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler)
-    : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()), cache_(kRenderTtl, 4096) {
+    : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()), cache_(kRenderTtl, 1024) {
   long hz = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
 }
 
-std::string ProcFiles::render(FileKind kind, pid_t reader) {
-  if (kind == FileKind::Static) return std::string(static_content());
+Text ProcFiles::render(FileKind kind, pid_t reader) {
+  if (kind == FileKind::Static) {
+    static const Text text = std::make_shared<const std::string>(static_content());
+    return text;
+  }
   try {
     ReaderCgroups cg = resolve_reader_cgroups(tree_.proc().cgroups(reader), tree_.layout());
-    if (kind == FileKind::Loadavg) return render_or_throw(kind, cg, reader);
+    if (kind == FileKind::Loadavg) return std::make_shared<const std::string>(render_or_throw(kind, cg, reader));
     std::string key = cache_key(kind, cg, reader);
-    if (auto hit = cache_.get(key)) return std::move(*hit);
-    std::string text = render_or_throw(kind, cg, reader);
+    if (Text hit = cache_.get(key)) return hit;
+    auto text = std::make_shared<const std::string>(render_or_throw(kind, cg, reader));
     cache_.put(key, text);
     return text;
   } catch (const std::exception& e) {
     // Expected for readers that exited or whose cgroup went away.
     spdlog::debug("{} for pid {}: host file ({})", host_path(kind), reader, e.what());
   }
-  return read_host_file(std::string(host_path(kind)));
+  return std::make_shared<const std::string>(read_host_file(std::string(host_path(kind))));
 }
 
 namespace {
@@ -85,14 +88,16 @@ struct UseHost {};
 }  // namespace
 
 std::string ProcFiles::cache_key(FileKind kind, const ReaderCgroups& cg, pid_t reader) const {
-  std::string key = std::to_string(static_cast<int>(kind));
+  std::string key;
+  key.reserve(256);
+  key += std::to_string(static_cast<int>(kind));
   for (const auto* p : {&cg.memory, &cg.cpu, &cg.cpuacct, &cg.cpuset, &cg.io, &cg.pids, &cg.unified, &cg.primary}) {
     key.push_back('|');
     if (*p) key += (*p)->str();
   }
   // stat and uptime also depend on the reader's pid namespace (its start time).
   if (kind == FileKind::Stat || kind == FileKind::Uptime)
-    key += "|ns" + std::to_string(tree_.proc().ns_inode(reader, "pid"));
+    key.append("|ns").append(std::to_string(tree_.proc().ns_inode(reader, "pid")));
   return key;
 }
 

@@ -37,7 +37,8 @@ class ProcFiles {
  public:
   ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler);
   // Never throws: falls back to the host file (or "" if even that is unreadable).
-  std::string render(FileKind kind, pid_t reader);
+  // The text may be shared with other readers and with the cache; never null.
+  Text render(FileKind kind, pid_t reader);
 
  private:
   std::string render_or_throw(FileKind kind, const ReaderCgroups& cg, pid_t reader);

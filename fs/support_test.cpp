@@ -51,6 +51,9 @@ TEST(Options, DefaultsAndFlags) {
   EXPECT_EQ(o->cpu_view, CpuView::Cpuset);
   EXPECT_EQ(o->mountpoint, "/mnt/x");
   EXPECT_EQ(o->fuse_options, std::vector<std::string>{"ro"});
+  EXPECT_EQ(o->max_threads, default_worker_threads());
+  EXPECT_GE(o->max_threads, 4u);
+  EXPECT_LE(o->max_threads, 16u);
 }
 
 TEST(Options, BadCpuViewRejected) {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -123,16 +124,39 @@ std::uint64_t ProcFs::start_time_ticks(pid_t pid) const {
   return parse_u64(fields[19]);
 }
 
+std::optional<ino_t> parse_ns_link(std::string_view target, std::string_view ns) {
+  // "pid:[4026531836]": the number is the inode of the namespace file.
+  if (target.size() < ns.size() + 4 || target.substr(0, ns.size()) != ns) return std::nullopt;
+  target.remove_prefix(ns.size());
+  if (target.substr(0, 2) != ":[" || target.back() != ']') return std::nullopt;
+  target = target.substr(2, target.size() - 3);
+  if (target.empty() || target.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  try {
+    return static_cast<ino_t>(parse_u64(target));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 ino_t ProcFs::ns_inode(pid_t pid, std::string_view ns) const {
   if (ns.empty() || ns.find('/') != std::string_view::npos || ns == "." || ns == "..")
     throw Error(Errc::InvalidValue, "invalid namespace name \"" + std::string(ns) + "\"");
   auto p = path(pid, "ns/" + std::string(ns));
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) {
-    int err = errno;
+  auto gone_or_throw = [&](int err, const char* what) {
     if (err == ENOENT || err == ESRCH) throw Error(Errc::NotFound, "process gone: " + p, err);
-    throw_errno(err, "stat " + p);
+    throw_errno(err, what + p);
+  };
+  // The link's text names the inode; reading it is much cheaper than stat(),
+  // which makes procfs open the namespace file. Anything else (a fixture's
+  // ordinary symlink) is followed.
+  char target[64];
+  ssize_t n = ::readlink(p.c_str(), target, sizeof target);
+  if (n < 0 && errno != EINVAL) gone_or_throw(errno, "readlink ");
+  if (n >= 0 && static_cast<std::size_t>(n) < sizeof target) {
+    if (auto ino = parse_ns_link(std::string_view(target, static_cast<std::size_t>(n)), ns)) return *ino;
   }
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) gone_or_throw(errno, "stat ");
   return st.st_ino;
 }
 

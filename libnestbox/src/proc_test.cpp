@@ -1,6 +1,7 @@
 #include "nestbox/proc.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nestbox/error.hpp"
@@ -84,6 +85,21 @@ TEST_F(FakeProc, ReadsFiles) {
   EXPECT_NE(proc.ns_inode(1, "pid"), proc.ns_inode(100, "pid"));
   EXPECT_EQ(proc.all_pids(), (std::vector<pid_t>{1, 100, 101, 102, 200, 300}));
   EXPECT_THROW(proc.ns_inode(1, "../x"), Error);
+}
+
+TEST(ParseNsLink, NamesTheInode) {
+  EXPECT_EQ(parse_ns_link("pid:[4026531836]", "pid"), ino_t{4026531836});
+  EXPECT_FALSE(parse_ns_link("mnt:[4026531836]", "pid"));
+  EXPECT_FALSE(parse_ns_link("pid:[]", "pid"));
+  EXPECT_FALSE(parse_ns_link("pid:[12x]", "pid"));
+  EXPECT_FALSE(parse_ns_link("pid:4026531836", "pid"));
+  EXPECT_FALSE(parse_ns_link("../../nsA", "pid"));
+}
+
+TEST(RealProc, NsInodeMatchesStat) {
+  struct stat st {};
+  ASSERT_EQ(::stat("/proc/self/ns/pid", &st), 0);
+  EXPECT_EQ(ProcFs().ns_inode(getpid(), "pid"), st.st_ino);
 }
 
 TEST_F(FakeProc, GoneProcessIsNotFound) {

@@ -146,7 +146,7 @@ TEST_F(FsViewTest, DirectoryHandleOfAnotherViewIsUseless) {  // CVE-2015-1342 sh
   ASSERT_EQ(control.exit_code, 0) << control.err;
   for (const std::string& attack :
        {"ls " + cwd + "/", "cat " + cwd + "/cgroup.procs", "mkdir " + cwd + "/evil",
-        "echo $$ > " + cwd + "/cgroup.procs"}) {
+        "echo $$ > " + cwd + "/cgroup.procs", "rm " + cwd + "/cgroup.procs", "mv " + cwd + "/x " + cwd + "/y"}) {
     auto r = as_user(attack, mine_);
     EXPECT_NE(r.exit_code, 0) << attack << " succeeded: " << r.out;
     // ENOENT: "No such file or directory" (dash says "Directory nonexistent" on create).
@@ -162,6 +162,59 @@ TEST_F(FsViewTest, SymlinksAndFilesCannotBeCreated) {
     EXPECT_NE(r.exit_code, 0) << attack;
   }
   EXPECT_FALSE(stdfs::exists(real_memory_dir(mine_) + "/link"));
+}
+
+TEST_F(FsViewTest, FilesCannotBeRemoved) {
+  // cgroupfs answers EPERM to unlink; the view does the same.
+  auto r = as_user("rm " + view_ + "/cgroup.procs", mine_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+  EXPECT_TRUE(stdfs::exists(real_memory_dir(mine_) + "/cgroup.procs"));
+}
+
+// cgroup v1 renames a cgroup within its parent; cgroup2 refuses every rename.
+TEST_F(FsViewTest, DelegatedRenameWithinParent) {
+  const bool v1 = memory_view_name() != "unified";
+  // The shell stays in the renamed directory: its handle must follow the new name.
+  auto r = as_user("mkdir " + view_ + "/a && cd " + view_ + "/a && mv -T " + view_ + "/a " + view_ +
+                       "/b && cat cgroup.procs >/dev/null && ls " + view_,
+                   mine_);
+  if (v1) {
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("b\n"), std::string::npos) << r.out;
+    EXPECT_TRUE(stdfs::is_directory(real_memory_dir(mine_.child("b"))));
+    EXPECT_FALSE(stdfs::exists(real_memory_dir(mine_.child("a"))));
+  } else {
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+    EXPECT_TRUE(stdfs::is_directory(real_memory_dir(mine_.child("a"))));
+  }
+}
+
+TEST_F(FsViewTest, RenameOutOfParentRefused) {
+  auto r = as_user("mkdir " + view_ + "/a " + view_ + "/b && mv -T " + view_ + "/a " + view_ + "/b/a", mine_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(stdfs::is_directory(real_memory_dir(mine_.child("a"))));
+  EXPECT_FALSE(stdfs::exists(real_memory_dir(mine_.child("b").child("a"))));
+  // Into another hierarchy: refused without a copy (mv copies after EXDEV, which
+  // would make a cgroup there).
+  const std::string pids = hierarchy_dir("pids");
+  if (memory_view_name() != "unified" && !pids.empty() && pids != hierarchy_dir("memory")) {
+    r = as_user("mv -T " + view_ + "/a " + mnt("cgroup/pids") + "/a", mine_);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(stdfs::is_directory(real_memory_dir(mine_.child("a"))));
+    EXPECT_FALSE(stdfs::exists(pids + mine_.child("a").str()));
+  }
+}
+
+TEST_F(FsViewTest, RenameWithoutDelegationRefused) {
+  // victim is root-owned: its user may look but not rename.
+  sandbox().make("victim/sub");
+  auto r = as_user("mv -T " + view_ + "/sub " + view_ + "/renamed", victim_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_TRUE(stdfs::is_directory(real_memory_dir(victim_.child("sub"))));
+  EXPECT_FALSE(stdfs::exists(real_memory_dir(victim_.child("renamed"))));
 }
 
 }  // namespace

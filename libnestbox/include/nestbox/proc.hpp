@@ -18,6 +18,9 @@ struct ProcCgroupEntry {
   std::string path;                      // as printed (absolute, relative to the reader's cgroupns)
 };
 std::vector<ProcCgroupEntry> parse_proc_cgroup(std::string_view text);
+// The inode named by a namespace link's text ("pid:[4026531836]" for ns "pid");
+// nullopt for any other text.
+std::optional<ino_t> parse_ns_link(std::string_view target, std::string_view ns);
 
 struct ProcStatus {
   pid_t pid = 0;
