@@ -44,6 +44,12 @@ class Manager {
   void delegate(const Caller& caller, std::string_view path, uid_t uid, gid_t gid);
   void undelegate(const Caller& caller, std::string_view path);
   std::string request_user_delegation(const Caller& caller);
+  // One call for a launcher: RequestUserDelegation, Create(<delegation>/<name>,
+  // limits), Attach(pid) and, if asked, RemoveOnEmpty, with every check of each.
+  // The name and limits are validated before anything happens; a failed Attach
+  // removes the new cgroup again.
+  std::string create_and_attach(const Caller& caller, std::string_view name, const Limits& limits,
+                                std::uint32_t pid, bool remove_when_empty);
   void attach(const Caller& caller, std::string_view path, std::uint32_t pid);
   std::string pid_cgroup(const Caller& caller, std::uint32_t pid) const;
   std::vector<std::string> list_children(const Caller& caller, std::string_view path) const;

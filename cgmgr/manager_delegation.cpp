@@ -113,6 +113,28 @@ std::string Manager::request_user_delegation(const Caller& caller) {
   return path.str();
 }
 
+std::string Manager::create_and_attach(const Caller& caller, std::string_view name, const Limits& limits,
+                                       std::uint32_t pid, bool remove_when_empty) {
+  std::string why;
+  if (!CgroupPath::is_valid_name(name, &why))
+    throw Error(Errc::InvalidPath, "'" + std::string(name) + "' is not a cgroup name: " + why);
+  normalize_all(limits);  // throws for a bad limit before the delegation may be created
+  const std::string path = CgroupPath::parse(request_user_delegation(caller)).child(name).str();
+  create(caller, path, limits);
+  try {
+    attach(caller, path, pid);
+    if (remove_when_empty) remove_on_empty(caller, path, true);
+  } catch (...) {
+    try {
+      remove(caller, path, true);
+    } catch (const Error& e) {
+      spdlog::warn("CreateAndAttach: cannot undo {}: {}", path, e.what());
+    }
+    throw;
+  }
+  return path;
+}
+
 void Manager::restore() {
   PersistentState loaded = store_.load();
   PersistentState kept;

@@ -135,6 +135,17 @@ void Service::RequestUserDelegation(sdbus::Result<std::string>&& result) {
            [this](const Caller& c) { return manager_.request_user_delegation(c); });
 }
 
+void Service::CreateAndAttach(sdbus::Result<std::string>&& result, std::string name,
+                              std::map<std::string, std::string> limits, uint32_t pid, bool remove_on_empty) {
+  std::string what = "CreateAndAttach " + name + " pid " + std::to_string(pid);
+  for (const auto& [k, v] : limits) what += " " + k + "=" + v;
+  dispatch(std::move(result), what, true, [this, name, limits, pid, remove_on_empty](const Caller& c) {
+    std::string path = manager_.create_and_attach(c, name, limits, pid, remove_on_empty);
+    if (remove_on_empty && marks_changed_) marks_changed_();
+    return path;
+  });
+}
+
 void Service::Attach(sdbus::Result<>&& result, std::string path, uint32_t pid) {
   dispatch(std::move(result), "Attach pid " + std::to_string(pid) + " to " + path, true,
            [this, path, pid](const Caller& c) { manager_.attach(c, path, pid); });

@@ -45,6 +45,8 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   void Delegate(sdbus::Result<>&& result, std::string path, uint32_t uid, uint32_t gid) override;
   void Undelegate(sdbus::Result<>&& result, std::string path) override;
   void RequestUserDelegation(sdbus::Result<std::string>&& result) override;
+  void CreateAndAttach(sdbus::Result<std::string>&& result, std::string name,
+                       std::map<std::string, std::string> limits, uint32_t pid, bool remove_on_empty) override;
   void Attach(sdbus::Result<>&& result, std::string path, uint32_t pid) override;
   void GetPidCgroup(sdbus::Result<std::string>&& result, uint32_t pid) override;
   void ListChildren(sdbus::Result<std::vector<std::string>>&& result, std::string path) override;

@@ -139,6 +139,15 @@ void CgroupClient::remove_on_empty(const std::string& path, bool enable) {
   }
 }
 
+std::string CgroupClient::create_and_attach(const std::string& name,
+                                            const std::map<std::string, std::string>& limits, pid_t pid) {
+  try {
+    return impl_->proxy->CreateAndAttach(name, limits, static_cast<std::uint32_t>(pid), true);
+  } catch (const sdbus::Error& e) {
+    rethrow(e, "cannot create the container's cgroup '" + name + "' in your delegation", bus_);
+  }
+}
+
 void CgroupClient::attach(const std::string& path, pid_t pid) {
   try {
     impl_->proxy->Attach(path, static_cast<std::uint32_t>(pid));

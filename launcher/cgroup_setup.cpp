@@ -19,23 +19,20 @@ void CgroupSetup::start(std::string name, std::map<std::string, std::string> lim
 }
 
 void CgroupSetup::run(std::string name, std::map<std::string, std::string> limits, pid_t pid) {
-  const std::string base = client_.request_user_delegation();
-  const std::string path = (base == "/" ? "" : base) + "/" + name;
+  // One round trip: the delegation, the cgroup with its limits, pid 1 moved in,
+  // and the remove-on-empty mark (set once pid 1 is inside: the manager removes
+  // a marked cgroup when it goes from populated to empty, which also covers a
+  // launcher killed before it can remove the cgroup itself). The manager undoes
+  // the cgroup if the move fails.
   try {
-    client_.create(path, limits);
+    path_ = client_.create_and_attach(name, limits, pid);
   } catch (const Error& e) {
     if (e.code() == Errc::Exists)
-      throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup (" + path +
-                                    "); pick another --name");
+      throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup; pick another --name (" +
+                                    e.what() + ")");
     throw;
   }
-  path_ = path;
   created_ = true;
-  client_.attach(path, pid);
-  // Marked only now that pid 1 is inside: the manager removes a marked cgroup
-  // when it goes from populated to empty, which also covers a launcher that is
-  // killed before it can remove the cgroup itself.
-  client_.remove_on_empty(path, true);
 }
 
 void CgroupSetup::join() {

@@ -1,13 +1,14 @@
 // Step 1 of the start sequence (README.md (nestbox-run)), run on its own thread
-// while the launcher writes the id maps and pid 1 prepares its mounts: ask
-// nestbox-cgmgr for the user's delegation, create the container's cgroup with
-// its limits inside it, move pid 1 there and mark the cgroup remove-on-empty.
+// while the launcher writes the id maps and pid 1 prepares its mounts: one
+// CreateAndAttach call asks nestbox-cgmgr for the user's delegation, creates the
+// container's cgroup with its limits inside it, moves pid 1 there and marks the
+// cgroup remove-on-empty.
 //
 // Why a thread: moving a process between cgroups takes the kernel's cgroup
 // threadgroup lock, whose writer first waits for an RCU grace period (several
 // milliseconds, unless the host mounts cgroup2 with favordynmods). That wait,
-// and the D-Bus round trips before it, overlap with the rest of the setup
-// instead of adding to it. The thread is started only after the clone of pid 1
+// and the D-Bus round trip, overlap with the rest of the setup instead of
+// adding to it. The thread is started only after the clone of pid 1
 // (a raw clone from a multithreaded process could copy a held malloc lock) and
 // is joined before pid 1 goes on, so the launcher is single-threaded whenever it
 // forks.

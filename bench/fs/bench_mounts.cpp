@@ -68,11 +68,11 @@ DaemonMount::~DaemonMount() {
   }
 }
 
-long DaemonMount::peak_rss_kb() const {
+long DaemonMount::status_kb(const std::string& key) const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
   }
   return -1;
 }

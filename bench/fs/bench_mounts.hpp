@@ -20,7 +20,9 @@ class DaemonMount {
   const std::string& mountpoint() const { return mountpoint_; }
   pid_t pid() const { return pid_; }
   // VmHWM of the daemon in kB.
-  long peak_rss_kb() const;
+  // A field of /proc/PID/status in kB (VmHWM: peak resident set, shared
+  // library pages included; RssAnon: the daemon's own memory now), -1 if absent.
+  long status_kb(const std::string& key) const;
 
  private:
   std::string name_;

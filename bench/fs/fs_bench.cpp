@@ -222,8 +222,10 @@ int main(int argc, char** argv) {
     }
     int st = 0;
     waitpid(kid, &st, 0);
-    std::printf("peak RSS after %zu cgroups read: nestbox-fs %ld kB, lxcfs %ld kB\n", cgroups.paths().size(),
-                nb.peak_rss_kb(), lx.peak_rss_kb());
+    std::printf("after %zu cgroups read: peak RSS (VmHWM) nestbox-fs %ld kB, lxcfs %ld kB; "
+                "own memory (RssAnon) nestbox-fs %ld kB, lxcfs %ld kB\n",
+                cgroups.paths().size(), nb.status_kb("VmHWM"), lx.status_kb("VmHWM"), nb.status_kb("RssAnon"),
+                lx.status_kb("RssAnon"));
     munmap(mem, sizeof(Shared));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nestbox_fs_bench: %s\n", e.what());

@@ -95,6 +95,31 @@ TEST_F(AttackTest, AttachForeignProcesses) {
   expect_refused("Attach", {"string:" + grant_ + "0/inner", "uint32:" + std::to_string(mine.pid())}, kDenied);
 }
 
+TEST_F(AttackTest, CreateAndAttachKeepsEveryCheck) {
+  tk::Child mine = user_sleeper();
+  const std::string pid = "uint32:" + std::to_string(mine.pid());
+  const std::string limit = "dict:string:string:pids.max,5";
+  // The name is one cgroup name inside the caller's own delegation, nothing else.
+  for (const std::string& name : {std::string("../escape"), std::string("a/b"), std::string(""), std::string("."),
+                                  std::string(".."), std::string("cgroup.procs"), std::string(300, 'n')})
+    expect_refused("CreateAndAttach", {"string:" + name, limit, pid, "boolean:true"}, kBadPath);
+  expect_refused("CreateAndAttach", {"string:box", "dict:string:string:pids.max,-1", pid, "boolean:true"},
+                 "org.nestbox.Error.InvalidValue");
+  expect_refused("CreateAndAttach", {"string:box", "dict:string:string:memory.max,512M", pid, "boolean:true"},
+                 kQuota);
+  // Someone else's process: refused, and the cgroup made on the way is gone again.
+  tk::Child roots = tk::Child::spawn({"sleep", "1000"});
+  expect_refused("CreateAndAttach", {"string:box", limit, "uint32:" + std::to_string(roots.pid()), "boolean:true"},
+                 kDenied);
+  expect_refused("CreateAndAttach", {"string:box", limit, "uint32:1", "boolean:true"}, kDenied);
+  tk::Child parked = user_sleeper(CgroupPath::parse(grant_ + "0/inner"));
+  expect_refused("CreateAndAttach", {"string:box", limit, "uint32:" + std::to_string(parked.pid()), "boolean:true"},
+                 kDenied);
+  // Root has no delegation to create in.
+  auto r = as_root(dbus_send("CreateAndAttach", {"string:box", limit, pid, "boolean:true"}));
+  EXPECT_EQ(error_name(r), "org.nestbox.Error.InvalidValue") << r.err;
+}
+
 TEST_F(AttackTest, OwnDelegatedRootIsOffLimits) {
   expect_refused("SetLimits", {"string:" + grant_, "dict:string:string:memory.max,1G"}, kDenied);
   expect_refused("SetLimits", {"string:" + grant_, "dict:string:string:pids.max,max"}, kDenied);

@@ -6,12 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <sdbus-c++/sdbus-c++.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nestbox/dbus/cgmgr_proxy.hpp"
@@ -44,6 +46,17 @@ std::string error_of(Fn&& fn) {
     return e.getName();
   }
   return "";
+}
+
+// Bounded wait (up to 30 s) for something another process does; not a timing
+// assertion.
+template <typename Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 600; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
 }
 
 class CgmgrTest : public ::testing::Test {

@@ -80,13 +80,10 @@ TEST_F(CookbookTest, ReadmeCommandsRunVerbatim) {
   EXPECT_TRUE(tree.exists(CgroupPath::parse(root_ + "/team")));
   EXPECT_EQ(tree.owner(CgroupPath::parse(root_ + "/team")), 0u);
   EXPECT_FALSE(tree.exists(CgroupPath::parse(root_ + "/user-" + std::to_string(uid) + "/job")));
-  // The remove-on-empty batch cgroup goes away once the watcher sees it empty.
-  bool gone = false;
-  for (int i = 0; i < 600 && !gone; ++i) {
-    gone = !tree.exists(CgroupPath::parse(root_ + "/batch"));
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_TRUE(gone);
+  // The remove-on-empty cgroups (root's batch, the user's box) go away once the
+  // watcher sees them empty.
+  EXPECT_TRUE(eventually([&] { return !tree.exists(CgroupPath::parse(root_ + "/batch")); }));
+  EXPECT_TRUE(eventually([&] { return !tree.exists(CgroupPath::parse(root_ + "/user-" + std::to_string(uid) + "/box")); }));
 }
 
 }  // namespace

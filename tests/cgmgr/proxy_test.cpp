@@ -15,16 +15,6 @@ namespace {
 
 using Limits = std::map<std::string, std::string>;
 
-// Bounded wait for something another process does (not a timing assertion).
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 600; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
 using ProxyTest = CgmgrTest;
 
 TEST_F(ProxyTest, Properties) {

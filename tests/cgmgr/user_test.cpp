@@ -65,6 +65,31 @@ TEST_F(UserTest, RequestDelegationCreateAttachRemove) {
   EXPECT_TRUE(tree.children(grant_path).empty());
 }
 
+TEST_F(UserTest, CreateAndAttachInOneCall) {
+  auto& tree = sandbox_->tree();
+  const std::string grant = root_ + "/user-" + std::to_string(tk::test_user().uid);
+  tk::Child mine = user_sleeper();
+  // The delegation is requested on the way (none exists yet).
+  auto r = as_user(busctl({"CreateAndAttach", "sa{ss}ub", "box", "1", "memory.max", "64M",
+                           std::to_string(mine.pid()), "true"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string box = grant + "/box";
+  EXPECT_EQ(r.out, "s \"" + box + "\"\n");
+  EXPECT_EQ(tree.owner(CgroupPath::parse(grant)), tk::test_user().uid);
+  EXPECT_EQ(tree.memory(CgroupPath::parse(box)).limit, parse_size("64M"));
+  EXPECT_EQ(primary_cgroup(mine.pid()).str(), box);
+  // The same name again: Exists, and the first cgroup keeps its process.
+  tk::Child second = user_sleeper();
+  r = as_user(dbus_send("CreateAndAttach", {"string:box", "dict:string:string:pids.max,5",
+                                             "uint32:" + std::to_string(second.pid()), "boolean:true"}));
+  EXPECT_EQ(error_name(r), "org.nestbox.Error.Exists") << r.err;
+  EXPECT_EQ(primary_cgroup(mine.pid()).str(), box);
+  // Marked remove-on-empty: it goes when its last process does.
+  mine.kill(SIGKILL);
+  mine.wait();
+  EXPECT_TRUE(eventually([&] { return !tree.exists(CgroupPath::parse(box)); }));
+}
+
 TEST_F(UserTest, AttachSelfWithPidZero) {
   const std::string grant = proxy_->Create(root_ + "/u", {});
   proxy_->Delegate(grant, tk::test_user().uid, tk::test_user().gid);
