@@ -115,6 +115,8 @@ CgroupClient::CgroupClient(const std::string& bus_address) : impl_(std::make_uni
 
 CgroupClient::~CgroupClient() = default;
 
+void CgroupClient::check_reachable(const std::string& bus_address) { check_socket(bus_address); }
+
 std::string CgroupClient::request_user_delegation() {
   try {
     return impl_->proxy->RequestUserDelegation();

@@ -17,6 +17,9 @@ class CgroupClient {
  public:
   // bus_address "" = the system bus (sd-bus honours DBUS_SYSTEM_BUS_ADDRESS).
   explicit CgroupClient(const std::string& bus_address);
+  // Throws the same clear error as the constructor when the bus socket is
+  // plainly missing, without connecting.
+  static void check_reachable(const std::string& bus_address);
   ~CgroupClient();
   CgroupClient(const CgroupClient&) = delete;
   CgroupClient& operator=(const CgroupClient&) = delete;

@@ -6,7 +6,7 @@
 
 namespace nestbox::launcher {
 
-CgroupSetup::CgroupSetup(const std::string& bus) : client_(bus) {}
+CgroupSetup::CgroupSetup(const std::string& bus) : bus_(bus) { CgroupClient::check_reachable(bus_); }
 
 void CgroupSetup::start(std::string name, std::map<std::string, std::string> limits, pid_t pid) {
   thread_ = std::thread([this, name = std::move(name), limits = std::move(limits), pid]() mutable {
@@ -25,7 +25,8 @@ void CgroupSetup::run(std::string name, std::map<std::string, std::string> limit
   // launcher killed before it can remove the cgroup itself). The manager undoes
   // the cgroup if the move fails.
   try {
-    path_ = client_.create_and_attach(name, limits, pid);
+    client_.emplace(bus_);
+    path_ = client_->create_and_attach(name, limits, pid);
   } catch (const Error& e) {
     if (e.code() == Errc::Exists)
       throw Error(Errc::Exists, "a container named '" + name + "' already has a cgroup; pick another --name (" +
@@ -49,7 +50,7 @@ CgroupSetup::~CgroupSetup() {
   join();
   if (!created_) return;
   try {
-    client_.remove(path_, true);
+    client_->remove(path_, true);
   } catch (const Error& e) {
     if (e.code() != Errc::NotFound && e.code() != Errc::Busy)
       std::fprintf(stderr, "nestbox-run: warning: %s\n", e.what());

@@ -18,6 +18,7 @@
 
 #include <exception>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -27,8 +28,9 @@ namespace nestbox::launcher {
 
 class CgroupSetup {
  public:
-  // Connects to the bus (before the clone: an unreachable manager is reported
-  // before any namespace exists, and the connection handshake overlaps the clone).
+  // Checks that the bus socket exists, so a missing bus is reported before any
+  // namespace exists. Connecting is left to the thread, where the handshake
+  // overlaps the rest of the setup.
   explicit CgroupSetup(const std::string& bus);
   // Starts the thread; `pid` is the container's pid 1 (already cloned).
   void start(std::string name, std::map<std::string, std::string> limits, pid_t pid);
@@ -47,7 +49,8 @@ class CgroupSetup {
   void run(std::string name, std::map<std::string, std::string> limits, pid_t pid);
   void join();
 
-  CgroupClient client_;
+  std::string bus_;
+  std::optional<CgroupClient> client_;
   std::string path_;
   bool created_ = false;
   std::exception_ptr error_;
