@@ -9,7 +9,6 @@
 #include "container.hpp"
 #include "exit_status.hpp"
 #include "nestbox/error.hpp"
-#include "nestbox/logging.hpp"
 #include "options.hpp"
 
 int main(int argc, char** argv) {
@@ -23,8 +22,6 @@ int main(int argc, char** argv) {
   }
   const Invocation& inv = *parsed.invocation;
   try {
-    const std::string& level = inv.mode == Mode::Exec ? inv.exec.log_level : inv.run.log_level;
-    nestbox::init_logging("nestbox-run", nestbox::parse_log_level(level));
     switch (inv.mode) {
       case Mode::List:
         return run_list(inv.list);

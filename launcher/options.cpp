@@ -160,7 +160,6 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_flag("--no-cgroup", r.no_cgroup, "Do not use nestbox-cgmgr (no limits; for testing)");
   app.add_option("--bus", r.bus, "D-Bus address of nestbox-cgmgr (default: system bus)")
       ->type_name("ADDRESS");
-  app.add_option("--log-level", r.log_level, "trace|debug|info|warn|error");
 
   CLI::App* list = app.add_subcommand("list", "List this user's running containers");
   list->add_flag("--json", inv.list.json, "Print JSON");
@@ -172,7 +171,6 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   exec->add_option("-w,--workdir", inv.exec.workdir, "Working directory inside")->type_name("DIR");
   exec->add_flag("-t,--tty", inv.exec.tty, "Allocate a pseudo-terminal");
   exec->add_option("--bus", inv.exec.bus, "D-Bus address of nestbox-cgmgr")->type_name("ADDRESS");
-  exec->add_option("--log-level", inv.exec.log_level, "trace|debug|info|warn|error");
 
   auto [head, tail] = split_at_dashdash(args);
   std::vector<std::string> reversed(head.rbegin(), head.rend());  // CLI11 consumes from the back

@@ -30,7 +30,6 @@ struct RunOptions {
   bool no_fs = false;                   // do not bind nestbox-fs files
   bool no_cgroup = false;               // do not ask nestbox-cgmgr (no limits possible)
   std::string bus;                      // empty: the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured)
-  std::string log_level = "warn";
   std::vector<std::string> command;
   // Limits in cgroup v2 names, normalized ("memory.max" -> "134217728").
   std::map<std::string, std::string> limits;
@@ -46,7 +45,6 @@ struct ExecOptions {
   std::string workdir;
   bool tty = false;
   std::string bus;
-  std::string log_level = "warn";
   std::vector<std::string> command;
 };
 
