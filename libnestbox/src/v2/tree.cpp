@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <mutex>
 
 #include "controllers/controllers.hpp"
 #include "nestbox/error.hpp"
@@ -175,6 +176,10 @@ class V2Tree final : public CgroupTree {
   void enable_down_to(const CgroupPath& last, std::string_view controller) const {
     if (!h_.has_controller(controller))
       throw Error(Errc::Unsupported, "the cgroup2 hierarchy has no " + std::string(controller) + " controller");
+    // One enabler at a time: the kernel shows a controller in subtree_control
+    // before it has finished creating its files in the children, so a thread that
+    // saw another's "+pids" and moved on could still find no pids.max.
+    std::lock_guard lock(enable_mutex_);
     CgroupPath at;
     std::vector<CgroupPath> chain{at};
     for (const auto& name : last.components()) chain.push_back(at = at.child(name));
@@ -195,6 +200,7 @@ class V2Tree final : public CgroupTree {
 
   TreeOptions options_;
   Hierarchy h_;
+  mutable std::mutex enable_mutex_;
 };
 
 }  // namespace
