@@ -197,6 +197,28 @@ TEST_F(LauncherLimits, ExecJoinsTheCgroup) {
   EXPECT_EQ(child.wait(), 128 + SIGTERM);
 }
 
+TEST_F(LauncherLimits, RefusedLimitLeavesNothingBehind) {
+  // The kernel refuses a CPU the host does not have; the manager undoes the
+  // cgroup and the launcher's pid 1, already cloned, is killed (TearDown checks).
+  auto r = run({"--cpuset", "63", "--", "true"});
+  EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+  EXPECT_NE(r.err.find("cpuset"), std::string::npos) << r.err;
+}
+
+TEST_F(LauncherLimits, ForeignCgroupWithTheSameNameIsLeftAlone) {
+  // A cgroup of that name that no running container owns (made here by root).
+  auto& tree = g_stack->sandbox->tree();
+  const CgroupPath grant = g_stack->sandbox->root().child("user-" + std::to_string(testkit::test_user().uid));
+  if (!tree.exists(grant)) tree.create(grant);
+  const CgroupPath theirs = grant.child(name_);
+  tree.create(theirs);
+  auto r = run({"--memory", "64M", "--", "true"});
+  EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+  EXPECT_NE(r.err.find("pick another --name"), std::string::npos) << r.err;
+  EXPECT_TRUE(tree.exists(theirs));
+  tree.remove(theirs);
+}
+
 TEST_F(LauncherLimits, UnreachableManagerIsAClearError) {
   auto r = run_launcher(g_stack->launcher, {"--bus", "unix:path=/nonexistent/nestbox-bus", "--name", name_,
                                             "--memory", "64M", "--", "true"});
