@@ -117,30 +117,6 @@ CgroupClient::~CgroupClient() = default;
 
 void CgroupClient::check_reachable(const std::string& bus_address) { check_socket(bus_address); }
 
-std::string CgroupClient::request_user_delegation() {
-  try {
-    return impl_->proxy->RequestUserDelegation();
-  } catch (const sdbus::Error& e) {
-    rethrow(e, "nestbox-cgmgr refused a cgroup delegation for this user", bus_);
-  }
-}
-
-std::string CgroupClient::create(const std::string& path, const std::map<std::string, std::string>& limits) {
-  try {
-    return impl_->proxy->Create(path, limits);
-  } catch (const sdbus::Error& e) {
-    rethrow(e, "cannot create cgroup " + path, bus_);
-  }
-}
-
-void CgroupClient::remove_on_empty(const std::string& path, bool enable) {
-  try {
-    impl_->proxy->RemoveOnEmpty(path, enable);
-  } catch (const sdbus::Error& e) {
-    rethrow(e, "cannot mark cgroup " + path + " for removal", bus_);
-  }
-}
-
 std::string CgroupClient::create_and_attach(const std::string& name,
                                             const std::map<std::string, std::string>& limits, pid_t pid) {
   try {
@@ -163,14 +139,6 @@ void CgroupClient::remove(const std::string& path, bool recursive) {
     impl_->proxy->Remove(path, recursive);
   } catch (const sdbus::Error& e) {
     rethrow(e, "cannot remove cgroup " + path, bus_);
-  }
-}
-
-std::vector<std::string> CgroupClient::list_children(const std::string& path) {
-  try {
-    return impl_->proxy->ListChildren(path);
-  } catch (const sdbus::Error& e) {
-    rethrow(e, "cannot list cgroup " + path, bus_);
   }
 }
 

@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace nestbox::launcher {
 
@@ -24,16 +23,12 @@ class CgroupClient {
   CgroupClient(const CgroupClient&) = delete;
   CgroupClient& operator=(const CgroupClient&) = delete;
 
-  std::string request_user_delegation();
-  std::string create(const std::string& path, const std::map<std::string, std::string>& limits);
-  void remove_on_empty(const std::string& path, bool enable);
   void attach(const std::string& path, pid_t pid);  // pid 0 = the caller
   // <the user's delegation>/<name> created with the limits, `pid` moved in and
   // the cgroup marked remove-on-empty, in one round trip. Returns the path.
   std::string create_and_attach(const std::string& name, const std::map<std::string, std::string>& limits,
                                 pid_t pid);
   void remove(const std::string& path, bool recursive);
-  std::vector<std::string> list_children(const std::string& path);
 
  private:
   struct Impl;

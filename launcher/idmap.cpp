@@ -20,12 +20,7 @@ std::optional<std::uint32_t> to_u32(std::string_view text) {
 std::optional<SubIdRange> find_subid_range(std::string_view file_text, std::string_view user_name,
                                            std::uint32_t id) {
   const std::string id_text = std::to_string(id);
-  std::size_t pos = 0;
-  while (pos < file_text.size()) {
-    std::size_t end = file_text.find('\n', pos);
-    if (end == std::string_view::npos) end = file_text.size();
-    std::string_view line = file_text.substr(pos, end - pos);
-    pos = end + 1;
+  for (std::string_view line : split_lines(file_text)) {
     std::size_t c1 = line.find(':');
     if (line.empty() || line.front() == '#' || c1 == std::string_view::npos) continue;
     std::size_t c2 = line.find(':', c1 + 1);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "nestbox/error.hpp"
+#include "nestbox/parse.hpp"
 
 namespace nestbox::launcher {
 
@@ -69,12 +70,9 @@ std::string encode_cgroup_view(const std::vector<CgroupViewEntry>& entries) {
 }
 
 std::vector<CgroupViewEntry> decode_cgroup_view(std::string_view text) {
+  if (!text.empty() && text.back() != '\n') throw Error(Errc::InvalidValue, "cgroup view: unterminated line");
   std::vector<CgroupViewEntry> out;
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    if (end == std::string_view::npos) throw Error(Errc::InvalidValue, "cgroup view: unterminated line");
-    const std::string_view line = text.substr(0, end);
-    text.remove_prefix(end + 1);
+  for (const std::string_view line : split_lines(text)) {
     const auto tab1 = line.find('\t');
     const auto tab2 = tab1 == std::string_view::npos ? tab1 : line.find('\t', tab1 + 1);
     if (tab2 == std::string_view::npos || tab2 != tab1 + 2 || (line[tab1 + 1] != '0' && line[tab1 + 1] != '1'))

@@ -29,6 +29,13 @@ demo_fs_mounted=0
 DEMO_BUS=""
 DEMO_LIMITS=""
 
+# Runs "$@" every 0.1 s until it succeeds; fails after 10 s.
+wait_until() {
+  local i
+  for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
@@ -103,12 +110,17 @@ demo_bus() {
       "$NESTBOX_ROOT/dbus/private-system-bus.conf.in" >"$dir/bus.conf"
   dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile &
   demo_pids+=($!)
-  local i
-  for i in $(seq 100); do [[ -S $dir/socket ]] && break; sleep 0.1; done
-  [[ -S $dir/socket ]] || die "the private dbus-daemon did not start"
+  wait_until test -S "$dir/socket" || die "the private dbus-daemon did not start"
   chmod 0666 "$dir/socket"
   DEMO_BUS="unix:path=$dir/socket"
   say "no system bus running: started a private one at $DEMO_BUS"
+}
+
+cgmgr_on_bus() {
+  local addr=(--system)
+  [[ -n $DEMO_BUS ]] && addr=(--bus="$DEMO_BUS")
+  dbus-send "${addr[@]}" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner \
+    string:org.nestbox.CgroupManager1 2>/dev/null | grep -q 'boolean true'
 }
 
 demo_cgmgr() {
@@ -125,14 +137,8 @@ EOF
   "$cgmgr" "${bus_arg[@]}" --root "$DEMO_CGROOT" --policy "$demo_work/cgmgr.toml" \
     --state "$demo_work/cgmgr-state.json" --log-level error &
   demo_pids+=($!)
-  local i addr=(--system)
-  [[ -n $DEMO_BUS ]] && addr=(--bus="$DEMO_BUS")
-  for i in $(seq 100); do
-    dbus-send "${addr[@]}" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner \
-      string:org.nestbox.CgroupManager1 2>/dev/null | grep -q 'boolean true' && { say "nestbox-cgmgr is running"; return 0; }
-    sleep 0.1
-  done
-  die "nestbox-cgmgr did not appear on the bus"
+  wait_until cgmgr_on_bus || die "nestbox-cgmgr did not appear on the bus"
+  say "nestbox-cgmgr is running"
 }
 
 demo_fs() {
@@ -148,9 +154,9 @@ demo_fs() {
   fi
   "$fsd" -f --log-level warn "$DEMO_FS" &
   demo_pids+=($!)
-  local i
-  for i in $(seq 100); do mountpoint -q "$DEMO_FS" && { demo_fs_mounted=1; say "nestbox-fs is mounted at $DEMO_FS"; return 0; }; sleep 0.1; done
-  die "nestbox-fs did not mount $DEMO_FS"
+  wait_until mountpoint -q "$DEMO_FS" || die "nestbox-fs did not mount $DEMO_FS"
+  demo_fs_mounted=1
+  say "nestbox-fs is mounted at $DEMO_FS"
 }
 
 # Runs a command line as the demo user inside a container (extra launcher
