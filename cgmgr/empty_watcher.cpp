@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -71,14 +72,18 @@ void EmptyWatcher::sync_watches() {
 
 void EmptyWatcher::run() {
   while (!stop_) {
+    std::chrono::milliseconds timeout = interval_;
     try {
       sync_watches();
       manager_.sweep_remove_on_empty();
+      // Mark changes are written here, a moment after they happen (see
+      // Manager::kMarkWriteDelay): wake up in time for the next one.
+      if (auto due = manager_.write_pending_marks()) timeout = std::min(timeout, *due);
     } catch (const std::exception& e) {
       spdlog::error("remove-on-empty watcher: {}", e.what());
     }
     struct pollfd fds[2] = {{wake_fd_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
-    int n = ::poll(fds, inotify_ ? 2 : 1, static_cast<int>(interval_.count()));
+    int n = ::poll(fds, inotify_ ? 2 : 1, static_cast<int>(timeout.count()));
     if (n <= 0) continue;
     char buf[4096];
     if (fds[0].revents & POLLIN) {
@@ -88,6 +93,7 @@ void EmptyWatcher::run() {
       while (::read(inotify_.get(), buf, sizeof buf) > 0) {
       }
   }
+  manager_.write_pending_marks(true);
 }
 
 }  // namespace nestbox::cgmgr

@@ -100,6 +100,7 @@ int run(const Options& options) {
   // Stop event sources and finish in-flight calls before the service goes away.
   watcher.reset();
   pool.reset();
+  manager.write_pending_marks(true);  // calls finished after the watcher stopped
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "manager.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <sys/syscall.h>
 #include <poll.h>
 #include <unistd.h>
@@ -60,7 +62,8 @@ std::string Manager::domain_key(const CgroupPath& path) const {
 }
 
 Quota Manager::quota_of(const Grant& grant) const {
-  std::vector<gid_t> gids = accounts_.groups_of ? accounts_.groups_of(grant.uid) : std::vector<gid_t>{};
+  std::vector<gid_t> gids;
+  if (policy_.needs_groups(grant.uid) && accounts_.groups_of) gids = accounts_.groups_of(grant.uid);
   if (gids.empty()) gids.push_back(grant.gid);
   return policy_.quota_for_grant(grant.uid, gids);
 }
@@ -93,7 +96,29 @@ void Manager::apply_limits(const CgroupPath& path, const LimitMap& limits) {
   for (const auto& [key, value] : limits) tree_.set_limit(path, key, value);
 }
 
-void Manager::save_locked() { store_.save(state_); }
+void Manager::save_locked() {
+  store_.save(state_);
+  marks_pending_since_.reset();
+}
+
+void Manager::marks_changed_locked() {
+  if (!marks_pending_since_) marks_pending_since_ = std::chrono::steady_clock::now();
+}
+
+std::optional<std::chrono::milliseconds> Manager::write_pending_marks(bool now) {
+  std::lock_guard lock(state_mutex_);
+  if (!marks_pending_since_) return std::nullopt;
+  const auto age = std::chrono::steady_clock::now() - *marks_pending_since_;
+  if (!now && age < kMarkWriteDelay)
+    return std::chrono::ceil<std::chrono::milliseconds>(kMarkWriteDelay - age);
+  try {
+    save_locked();
+    return std::nullopt;
+  } catch (const Error& e) {
+    spdlog::error("saving remove-on-empty marks: {} (retrying)", e.what());
+    return kMarkWriteDelay;
+  }
+}
 
 std::string Manager::create(const Caller& caller, std::string_view text, const Limits& limits) {
   const CgroupPath path = CgroupPath::parse(text);
@@ -165,7 +190,7 @@ void Manager::attach(const Caller& caller, std::string_view text, std::uint32_t 
     auto marked = CgroupPath::try_parse(marked_text);
     if (!seen && marked && marked->contains(dest)) seen = changed = true;
   }
-  if (changed) save_locked();
+  if (changed) marks_changed_locked();
 }
 
 std::string Manager::pid_cgroup(const Caller& caller, std::uint32_t pid) const {
@@ -220,7 +245,7 @@ void Manager::remove(const Caller& caller, std::string_view text, bool recursive
       ++it;
     }
   }
-  if (changed) save_locked();
+  if (changed) marks_changed_locked();
 }
 
 void Manager::remove_on_empty(const Caller& caller, std::string_view text, bool enable) {
@@ -231,20 +256,14 @@ void Manager::remove_on_empty(const Caller& caller, std::string_view text, bool 
   if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
   const bool populated = tree_.populated(path);
   std::lock_guard lock(state_mutex_);
-  PersistentState before = state_;
+  const auto before = state_.remove_on_empty;
   if (enable) {
     auto [it, inserted] = state_.remove_on_empty.emplace(path.str(), populated);
     if (!inserted) it->second = it->second || populated;
   } else {
     state_.remove_on_empty.erase(path.str());
   }
-  if (state_ == before) return;
-  try {
-    save_locked();
-  } catch (...) {
-    state_ = std::move(before);
-    throw;
-  }
+  if (state_.remove_on_empty != before) marks_changed_locked();
 }
 
 std::vector<Grant> Manager::delegations(const Caller& caller) const {

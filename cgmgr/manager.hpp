@@ -6,9 +6,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +65,17 @@ class Manager {
   std::vector<std::string> marked_paths() const;
   void sweep_remove_on_empty();
 
+  // Remove-on-empty marks are written to the state file kMarkWriteDelay after
+  // they change, not in the call that changed them: a container that lives
+  // shorter than that (mark set, then its cgroup removed) costs no write at
+  // all, and no call waits for the disk. A kill -9 of the manager can lose the
+  // marks of the last kMarkWriteDelay (grant changes are always written at once).
+  static constexpr std::chrono::milliseconds kMarkWriteDelay{100};
+  // Writes pending mark changes that are due (all of them with `now`); returns
+  // the time until the next one is due, or nullopt if none is pending. A failed
+  // write is logged and retried on the next call.
+  std::optional<std::chrono::milliseconds> write_pending_marks(bool now = false);
+
   const Authorizer& authorizer() const noexcept { return auth_; }
   CgroupTree& tree() noexcept { return tree_; }
 
@@ -76,7 +89,8 @@ class Manager {
   LimitMap normalize_all(const Limits& limits) const;
   void apply_limits(const CgroupPath& path, const LimitMap& limits);
   void remove_tree(const CgroupPath& path);
-  void save_locked();  // state_mutex_ held
+  void save_locked();          // writes the whole state now; state_mutex_ held
+  void marks_changed_locked();  // schedules a write of the marks; state_mutex_ held
 
   CgroupTree& tree_;
   Authorizer auth_;
@@ -87,6 +101,7 @@ class Manager {
   KeyedMutex domains_;
   mutable std::mutex state_mutex_;
   PersistentState state_;
+  std::optional<std::chrono::steady_clock::time_point> marks_pending_since_;
 };
 
 }  // namespace nestbox::cgmgr

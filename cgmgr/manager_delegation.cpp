@@ -70,14 +70,16 @@ std::string Manager::request_user_delegation(const Caller& caller) {
     if (g.uid == caller.uid) return path.str();
     throw Error(Errc::Exists, path.str() + " is delegated to uid " + std::to_string(g.uid));
   }
-  std::vector<gid_t> gids = accounts_.groups_of ? accounts_.groups_of(caller.uid) : std::vector<gid_t>{};
-  if (gids.empty()) gids.push_back(caller.gid);
+  std::vector<gid_t> gids;
+  if (policy_.needs_groups(caller.uid) && accounts_.groups_of) gids = accounts_.groups_of(caller.uid);
+  if (gids.empty() && caller.gid != static_cast<gid_t>(-1)) gids.push_back(caller.gid);
   auto match = policy_.for_user(caller.uid, gids);
   if (!match)
     throw Error(Errc::PermissionDenied, "the policy grants uid " + std::to_string(caller.uid) +
                                             " no delegation; an administrator can add a [user.<name>] or "
                                             "[group.<name>] section to the policy file, or Delegate a cgroup");
-  gid_t gid = caller.gid;
+  // The delegation's group: the uid's primary group, else (unknown account) the uid.
+  gid_t gid = caller.gid != static_cast<gid_t>(-1) ? caller.gid : static_cast<gid_t>(caller.uid);
   if (accounts_.primary_gid)
     if (auto primary = accounts_.primary_gid(caller.uid)) gid = *primary;
   const bool created = !tree_.exists(path);
@@ -209,7 +211,7 @@ void Manager::sweep_remove_on_empty() {
         auto it = state_.remove_on_empty.find(text);
         if (it != state_.remove_on_empty.end() && !it->second) {
           it->second = true;
-          save_locked();
+          marks_changed_locked();
         }
         continue;
       } else {
@@ -231,11 +233,7 @@ void Manager::sweep_remove_on_empty() {
     if (drop) {
       std::lock_guard lock(state_mutex_);
       state_.remove_on_empty.erase(text);
-      try {
-        save_locked();
-      } catch (const Error& e) {
-        spdlog::error("saving state: {}", e.what());
-      }
+      marks_changed_locked();
     }
   }
 }

@@ -53,6 +53,10 @@ struct Policy {
   // The quota RequestUserDelegation hands to `uid`: its [user] section, else the
   // section of its group with the lowest gid; nullopt if the policy names neither.
   std::optional<QuotaMatch> for_user(uid_t uid, const std::vector<gid_t>& gids) const;
+  // Whether for_user/quota_for_grant would look at the groups of `uid`: only when
+  // it has no [user] section and [group] sections exist. Callers skip the account
+  // database lookup otherwise (it is the slowest part of a Create).
+  bool needs_groups(uid_t uid) const { return !users.contains(uid) && !groups.empty(); }
   // Quota applied inside a grant root made for `uid` (its section, else defaults).
   Quota quota_for_grant(uid_t uid, const std::vector<gid_t>& gids) const;
 };

@@ -94,6 +94,15 @@ max_cgroups = 9
   EXPECT_EQ(p.for_user(1000, {500})->quota.max_cgroups, 9u);
   EXPECT_FALSE(p.for_user(1002, {100}));
   EXPECT_EQ(p.quota_for_grant(1002, {100}), p.defaults);
+  // Groups matter only to users without their own section.
+  EXPECT_FALSE(p.needs_groups(1000));
+  EXPECT_TRUE(p.needs_groups(1001));
+}
+
+TEST(Policy, GroupsAreNotNeededWithoutGroupSections) {
+  Policy p = parse("[user.alice]\nmax_cgroups = 3\n");
+  EXPECT_FALSE(p.needs_groups(1000));
+  EXPECT_FALSE(p.needs_groups(1001));
 }
 
 TEST(Policy, RejectsUnknownKeysAndSections) {

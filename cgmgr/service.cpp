@@ -23,7 +23,8 @@ Service::Service(sdbus::IConnection& connection, Manager& manager, ThreadPool& p
       manager_(manager),
       pool_(pool),
       info_(std::move(info)),
-      marks_changed_(std::move(marks_changed)) {
+      marks_changed_(std::move(marks_changed)),
+      bus_proxy_(sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus")) {
   registerAdaptor();
   manager_.set_event_sink(EventSink{[this](const std::string& p) { emitEmptied(p); },
                                     [this](const std::string& p) { emitRemoved(p); }});
@@ -45,18 +46,28 @@ std::optional<Caller> Service::current_caller(std::string* error) {
     std::lock_guard lock(callers_mutex_);
     if (auto it = callers_.find(sender); it != callers_.end()) return it->second;
   }
+  // One GetConnectionCredentials round trip to the bus daemon, which took the
+  // uid and pid from the socket (SO_PEERCRED) when the sender connected. Nothing is
+  // filled in from /proc/<pid>: that would be slower and racy (pid reuse). The
+  // primary group is therefore unknown here; the manager looks it up by uid.
   Caller caller;
+  caller.gid = static_cast<gid_t>(-1);
   try {
-    caller.uid = msg->getCredsUid();
-    caller.pid = msg->getCredsPid();
+    std::map<std::string, sdbus::Variant> creds;
+    bus_proxy_->callMethod("GetConnectionCredentials")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(sender)
+        .storeResultsTo(creds);
+    auto uid = creds.find("UnixUserID");
+    if (uid == creds.end()) {
+      *error = "the bus did not tell the caller's uid";
+      return std::nullopt;
+    }
+    caller.uid = uid->second.get<uint32_t>();
+    if (auto pid = creds.find("ProcessID"); pid != creds.end()) caller.pid = static_cast<pid_t>(pid->second.get<uint32_t>());
   } catch (const sdbus::Error& e) {
     *error = "cannot identify the caller: " + e.getMessage();
     return std::nullopt;
-  }
-  try {
-    caller.gid = msg->getCredsGid();
-  } catch (const sdbus::Error&) {
-    caller.gid = static_cast<gid_t>(-1);  // unknown; only used as a fallback group
   }
   std::lock_guard lock(callers_mutex_);
   if (callers_.size() >= kMaxCachedCallers) callers_.clear();

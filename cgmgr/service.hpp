@@ -71,6 +71,7 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   ThreadPool& pool_;
   ServiceInfo info_;
   std::function<void()> marks_changed_;
+  std::unique_ptr<sdbus::IProxy> bus_proxy_;  // org.freedesktop.DBus, for callers' credentials
   std::mutex callers_mutex_;
   std::map<std::string, Caller> callers_;  // unique bus name -> credentials
 };

@@ -79,8 +79,10 @@ PersistentState StateStore::load() {
     if (errno == ENOENT) return {};
     throw_errno(errno, "open state file " + path_);
   }
-  PersistentState state = state_from_json(read_fd(fd.get()), path_);
+  std::string text = read_fd(fd.get());
+  PersistentState state = state_from_json(text, path_);
   flushed_grants_ = state.grants;
+  written_ = std::move(text);
   return state;
 }
 
@@ -88,6 +90,7 @@ void StateStore::save(const PersistentState& state) {
   const bool flush = !flushed_grants_ || *flushed_grants_ != state.grants;
   const std::string tmp = path_ + ".tmp";
   const std::string data = state_to_json(state);
+  if (data == written_ && !flush) return;  // the file already says exactly this
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) throw_errno(errno, "create " + tmp);
@@ -95,6 +98,8 @@ void StateStore::save(const PersistentState& state) {
     if (flush && ::fsync(fd.get()) != 0) throw_errno(errno, "fsync " + tmp);
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) throw_errno(errno, "rename " + tmp + " to " + path_);
+  written_ = data;
+  ++writes_;
   if (!flush) return;
   // The rename itself must reach the disk too.
   UniqueFd dir(::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -6,7 +6,8 @@
 // directory): grants are the admin's decisions and must survive a power loss.
 // Saves that only change remove-on-empty marks are not flushed: the cgroups they
 // name live in memory and are gone after a reboot anyway, and skipping the flush
-// keeps a container start free of disk waits.
+// keeps a container start free of disk waits. (The manager also writes marks a
+// moment after they change rather than in the call: see Manager::kMarkWriteDelay.)
 #pragma once
 
 #include <map>
@@ -37,13 +38,17 @@ class StateStore {
   // An absent file is an empty state (first start).
   PersistentState load();
   void save(const PersistentState& state);
-  // How many saves were flushed to disk (for tests and diagnostics).
+  // How many saves wrote the file, and how many of those were flushed to disk
+  // (for tests and diagnostics). A save of what the file already holds writes nothing.
+  std::size_t writes() const noexcept { return writes_; }
   std::size_t flushes() const noexcept { return flushes_; }
 
  private:
   std::string path_;
   // The grant table as last flushed (or loaded); nullopt before either.
   std::optional<std::vector<Grant>> flushed_grants_;
+  std::optional<std::string> written_;  // the file's text as last written or loaded
+  std::size_t writes_ = 0;
   std::size_t flushes_ = 0;
 };
 

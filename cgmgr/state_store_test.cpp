@@ -58,6 +58,20 @@ TEST(StateStore, OnlyGrantChangesAreFlushedToDisk) {
   EXPECT_EQ(reopened.flushes(), 0u);
 }
 
+TEST(StateStore, SavingWhatTheFileHoldsWritesNothing) {
+  testkit::TempDir dir;
+  StateStore store(dir.path() + "/state.json");
+  PersistentState s;
+  s.remove_on_empty["/nb/user-1000/job"] = true;
+  store.save(s);
+  store.save(s);
+  EXPECT_EQ(store.writes(), 1u);
+  s.remove_on_empty.clear();
+  store.save(s);
+  EXPECT_EQ(store.writes(), 2u);
+  EXPECT_EQ(StateStore(store.path()).load(), s);
+}
+
 TEST(StateStore, DamagedFilesAreRejected) {
   testkit::TempDir dir;
   for (const char* text : {"{", "{\"version\": 2, \"grants\": [], \"remove_on_empty\": []}",
