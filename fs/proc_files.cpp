@@ -51,7 +51,9 @@ std::string read_host_file(const std::string& path) {
 }
 
 ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler)
-    : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()), cache_(kRenderTtl, 1024) {
+    : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()),
+      readers_(tree.proc(), tree.layout(), kRenderTtl, 256),
+      cache_(kRenderTtl, 1024) {
   long hz = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
 }
@@ -62,11 +64,11 @@ Text ProcFiles::render(FileKind kind, pid_t reader) {
     return text;
   }
   try {
-    ReaderCgroups cg = resolve_reader_cgroups(tree_.proc().cgroups(reader), tree_.layout());
-    if (kind == FileKind::Loadavg) return std::make_shared<const std::string>(render_or_throw(kind, cg, reader));
-    std::string key = cache_key(kind, cg, reader);
+    const auto who = readers_.get(reader);
+    if (kind == FileKind::Loadavg) return std::make_shared<const std::string>(render_or_throw(kind, *who, reader));
+    std::string key = cache_key(kind, *who);
     if (Text hit = cache_.get(key)) return hit;
-    auto text = std::make_shared<const std::string>(render_or_throw(kind, cg, reader));
+    auto text = std::make_shared<const std::string>(render_or_throw(kind, *who, reader));
     cache_.put(key, text);
     return text;
   } catch (const std::exception& e) {
@@ -87,7 +89,8 @@ struct UseHost {};
 
 }  // namespace
 
-std::string ProcFiles::cache_key(FileKind kind, const ReaderCgroups& cg, pid_t reader) const {
+std::string ProcFiles::cache_key(FileKind kind, const ReaderInfo& who) const {
+  const ReaderCgroups& cg = who.cgroups;
   std::string key;
   key.reserve(256);
   key += std::to_string(static_cast<int>(kind));
@@ -97,11 +100,12 @@ std::string ProcFiles::cache_key(FileKind kind, const ReaderCgroups& cg, pid_t r
   }
   // stat and uptime also depend on the reader's pid namespace (its start time).
   if (kind == FileKind::Stat || kind == FileKind::Uptime)
-    key.append("|ns").append(std::to_string(tree_.proc().ns_inode(reader, "pid")));
+    key.append("|ns").append(std::to_string(who.pidns));
   return key;
 }
 
-std::string ProcFiles::render_or_throw(FileKind kind, const ReaderCgroups& cg, pid_t reader) {
+std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who, pid_t reader) {
+  const ReaderCgroups& cg = who.cgroups;
   const bool cpu_root = in_root(cg.cpuset) && in_root(cg.cpu);
   try {
     switch (kind) {
@@ -121,9 +125,9 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderCgroups& cg, p
         return render_cpu_range(visible(cg).size());
       case FileKind::Stat:
         if (cpu_root && in_root(cg.cpuacct)) throw UseHost{};
-        return stat(cg, reader);
+        return stat(who, reader);
       case FileKind::Uptime:
-        return uptime(cg, reader);
+        return uptime(who, reader);
       case FileKind::Loadavg:
         if (in_root(cg.primary)) throw UseHost{};
         return render_loadavg(read_host_file("/proc/loadavg"), sampler_.get(*cg.primary));
@@ -174,12 +178,13 @@ CpuList ProcFiles::visible(const ReaderCgroups& cg) const {
   return visible_cpus(host_online(), cpuset, quota, cpu_view_);
 }
 
-double ProcFiles::elapsed_seconds(pid_t reader) {
-  if (auto up = clock_.container_uptime(reader)) return *up;
+double ProcFiles::elapsed_seconds(const ReaderInfo& who, pid_t reader) {
+  if (auto up = clock_.container_uptime(reader, who.pidns)) return *up;
   return UptimeClock::boottime_now();
 }
 
-std::string ProcFiles::stat(const ReaderCgroups& cg, pid_t reader) {
+std::string ProcFiles::stat(const ReaderInfo& who, pid_t reader) {
+  const ReaderCgroups& cg = who.cgroups;
   StatView view;
   view.visible = visible(cg);
   const auto& acct = cg.cpuacct ? cg.cpuacct : cg.cpu;
@@ -187,7 +192,7 @@ std::string ProcFiles::stat(const ReaderCgroups& cg, pid_t reader) {
     if (auto usage = tree_.cpu_usage(*acct)) view.usage = std::move(*usage);
   }
   view.ticks_per_second = ticks_per_second_;
-  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(reader) * ticks_per_second_);
+  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(who, reader) * ticks_per_second_);
   if (cg.primary && !cg.primary->is_root()) {
     TaskCounts counts = count_tasks(tree_.proc().root(), tree_.processes(*cg.primary, true));
     view.procs_running = counts.running;
@@ -196,8 +201,9 @@ std::string ProcFiles::stat(const ReaderCgroups& cg, pid_t reader) {
   return render_stat(read_host_file("/proc/stat"), view);
 }
 
-std::string ProcFiles::uptime(const ReaderCgroups& cg, pid_t reader) {
-  auto up = clock_.container_uptime(reader);
+std::string ProcFiles::uptime(const ReaderInfo& who, pid_t reader) {
+  const ReaderCgroups& cg = who.cgroups;
+  auto up = clock_.container_uptime(reader, who.pidns);
   if (!up) throw UseHost{};
   // Idle: the visible CPUs' capacity over the uptime minus what the cgroup used
   // (its usage counter may predate the pid namespace; clamped at 0).

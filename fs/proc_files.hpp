@@ -14,6 +14,7 @@
 #include "options.hpp"
 #include "render_cache.hpp"
 #include "reader.hpp"
+#include "reader_cache.hpp"
 #include "uptime_clock.hpp"
 
 namespace nestbox::fs {
@@ -41,20 +42,21 @@ class ProcFiles {
   Text render(FileKind kind, pid_t reader);
 
  private:
-  std::string render_or_throw(FileKind kind, const ReaderCgroups& cg, pid_t reader);
-  std::string cache_key(FileKind kind, const ReaderCgroups& cg, pid_t reader) const;
+  std::string render_or_throw(FileKind kind, const ReaderInfo& who, pid_t reader);
+  std::string cache_key(FileKind kind, const ReaderInfo& who) const;
   std::string meminfo(const ReaderCgroups& cg);
   std::string swaps(const ReaderCgroups& cg);
   CpuList visible(const ReaderCgroups& cg) const;
-  std::string stat(const ReaderCgroups& cg, pid_t reader);
-  std::string uptime(const ReaderCgroups& cg, pid_t reader);
-  double elapsed_seconds(pid_t reader);
+  std::string stat(const ReaderInfo& who, pid_t reader);
+  std::string uptime(const ReaderInfo& who, pid_t reader);
+  double elapsed_seconds(const ReaderInfo& who, pid_t reader);
 
   const CgroupTree& tree_;
   CpuView cpu_view_;
   LoadSampler& sampler_;
   UptimeClock clock_;
   unsigned ticks_per_second_ = 100;
+  ReaderCache readers_;
   RenderCache cache_;
 };
 

@@ -17,8 +17,7 @@ double UptimeClock::boottime_now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-std::optional<double> UptimeClock::container_uptime(pid_t pid) {
-  ino_t ns = proc_.ns_inode(pid, "pid");
+std::optional<double> UptimeClock::container_uptime(pid_t pid, ino_t ns) {
   if (ns == host_pidns_) return std::nullopt;
   std::optional<Init> cached;
   {

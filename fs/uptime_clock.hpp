@@ -15,9 +15,10 @@ namespace nestbox::fs {
 class UptimeClock {
  public:
   explicit UptimeClock(const ProcFs& proc, std::size_t capacity = 4096);
-  // Seconds since the init of `pid`'s pid namespace started; nullopt when the
-  // reader shares the host's pid namespace (the host's uptime applies) or is gone.
-  std::optional<double> container_uptime(pid_t pid);
+  // Seconds since the init of `pid`'s pid namespace (inode `pidns`) started;
+  // nullopt when the reader shares the host's pid namespace (the host's uptime
+  // applies) or is gone.
+  std::optional<double> container_uptime(pid_t pid, ino_t pidns);
   // CLOCK_BOOTTIME in seconds.
   static double boottime_now();
 

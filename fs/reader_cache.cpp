@@ -1,0 +1,77 @@
+#include "reader_cache.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace nestbox::fs {
+namespace {
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL  // linux/pidfd.h, kernel 6.9
+#endif
+
+// A pidfd for the process or thread `pid` (FUSE reports the reading thread's
+// id); empty where the kernel cannot give one, which only turns caching off.
+UniqueFd open_pidfd(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0 && errno == EINVAL) fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, PIDFD_THREAD));
+  return UniqueFd(fd);
+}
+
+// A pidfd turns readable when its process exits.
+bool alive(const UniqueFd& pidfd) {
+  struct pollfd p = {pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+}  // namespace
+
+ReaderCache::ReaderCache(const ProcFs& proc, Layout layout, std::chrono::milliseconds ttl, std::size_t capacity)
+    : proc_(proc), layout_(layout), ttl_(ttl), capacity_(capacity) {}
+
+ReaderInfo ReaderCache::read(pid_t pid) const {
+  ReaderInfo info;
+  info.cgroups = resolve_reader_cgroups(proc_.cgroups(pid), layout_);
+  info.pidns = proc_.ns_inode(pid, "pid");
+  return info;
+}
+
+std::shared_ptr<const ReaderInfo> ReaderCache::get(pid_t pid) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(pid); it != entries_.end()) {
+      if (now - it->second.read_at < ttl_ && alive(it->second.pidfd)) return it->second.info;
+      entries_.erase(it);
+    }
+  }
+  // The pidfd is taken before /proc is read, so the entry can only outlive the
+  // process it describes by being found dead on the next lookup.
+  UniqueFd pidfd = open_pidfd(pid);
+  auto info = std::make_shared<const ReaderInfo>(read(pid));
+  if (pidfd && alive(pidfd)) {
+    std::lock_guard lock(mutex_);
+    insert_locked(pid, Entry{std::move(pidfd), info, now}, now);
+  }
+  return info;
+}
+
+void ReaderCache::insert_locked(pid_t pid, Entry entry, std::chrono::steady_clock::time_point now) {
+  if (entries_.size() >= capacity_)
+    std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.read_at >= ttl_; });
+  // Still full of fresh entries: this reader is simply not remembered (every entry
+  // holds a file descriptor, so the bound is firm).
+  if (entries_.size() >= capacity_) return;
+  entries_.insert_or_assign(pid, std::move(entry));
+}
+
+std::size_t ReaderCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace nestbox::fs
