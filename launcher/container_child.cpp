@@ -125,6 +125,23 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
   // connection, ...) may leak into the container.
   if (sync_fd > 3) ::close_range(3, sync_fd - 1, 0);
   ::close_range(sync_fd + 1, ~0U, 0);
+  // The namespaces the clone left out (see run_container): made while the
+  // launcher writes the id maps. Full capabilities in the new user namespace
+  // allow it even before the maps exist.
+  int more = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (plan.new_net) more |= CLONE_NEWNET;
+  if (::unshare(more) != 0) {
+    int err = errno;
+    std::string why = std::string("cannot create the container's mount, uts, ipc or network namespace: ") +
+                      std::strerror(err) +
+                      (err == ENOSPC ? " (see /proc/sys/user/max_mnt_namespaces and max_net_namespaces)" : "");
+    fail(why.c_str());
+  }
+  try {
+    send_setup_message(sync_fd, 'N');
+  } catch (const std::exception&) {
+    ::_exit(kExitLauncherError);  // the launcher is gone
+  }
   std::optional<SetupMessage> go;
   try {
     go = receive_setup_message(sync_fd);

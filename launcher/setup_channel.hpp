@@ -1,6 +1,7 @@
 // The setup socket between the launcher and the container's pid 1 (a
 // SOCK_SEQPACKET pair, so every send is one whole message). A message is a
 // one-byte tag, optional text and an optional fd (SCM_RIGHTS). The sequence:
+//   pid 1 -> launcher   'N'        its mount, uts, ipc and net namespaces exist
 //   launcher -> pid 1   'G' / 'g'  id maps written; setgroups() allowed / denied
 //   launcher -> pid 1   'C' TEXT   pid 1 is in the container's cgroup; TEXT is
 //                                  the cgroup view to mount (encode_cgroup_view)

@@ -69,10 +69,19 @@ IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file, con
   return plan;
 }
 
-bool write_id_maps(pid_t pid, const IdMapPlan& plan) {
+bool write_id_maps(pid_t pid, const IdMapPlan& plan, const std::function<void()>& while_helpers_run) {
   // The two helpers are independent setuid programs: run them side by side.
   const pid_t uid_helper = plan.uid_map.size() > 1 ? start_helper("newuidmap", pid, plan.uid_map) : -1;
   const pid_t gid_helper = plan.gid_map.size() > 1 ? start_helper("newgidmap", pid, plan.gid_map) : -1;
+  if (while_helpers_run) {
+    try {
+      while_helpers_run();
+    } catch (...) {
+      helper_succeeded(uid_helper);
+      helper_succeeded(gid_helper);
+      throw;
+    }
+  }
   const bool uid_done = helper_succeeded(uid_helper);
   const bool gid_done = helper_succeeded(gid_helper);
   if (plan.uid_map.size() > 1 && !uid_done)

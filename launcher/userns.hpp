@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,10 @@ IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file = "/
 // Writes the maps of `pid`: through the setuid newuidmap/newgidmap when the map
 // has subordinate ranges, else directly (one id, setgroups denied). Falls back
 // to the single-id map with a warning if the helpers refuse. Returns whether
-// setgroups() stays allowed inside.
-bool write_id_maps(pid_t pid, const IdMapPlan& plan);
+// setgroups() stays allowed inside. `while_helpers_run` is called once the
+// helpers are started, before they are waited for (work that does not need the
+// maps); if it throws, the helpers are still reaped, silently, and the exception
+// propagates.
+bool write_id_maps(pid_t pid, const IdMapPlan& plan, const std::function<void()>& while_helpers_run = {});
 
 }  // namespace nestbox::launcher
