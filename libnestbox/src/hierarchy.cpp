@@ -127,6 +127,18 @@ void collect(int dirfd, const std::string& shown, int depth, std::vector<pid_t>&
   }
 }
 
+bool any_procs(int dirfd, const std::string& shown, int depth) {
+  std::vector<pid_t> here;
+  read_procs(dirfd, here);
+  if (!here.empty()) return true;
+  if (depth <= 0) return false;
+  for (const auto& name : list_subdirs(dirfd, shown)) {
+    auto sub = try_open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
+    if (sub && any_procs(sub.get(), shown + "/" + name, depth - 1)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> CgroupDir::children() const { return list_subdirs(fd_.get(), hierarchy_->abs(path_)); }
@@ -145,6 +157,11 @@ std::vector<pid_t> collect_procs(const Hierarchy& h, const CgroupPath& path, boo
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+bool has_procs(const Hierarchy& h, const CgroupPath& path) {
+  auto dir = h.try_open(path);
+  return dir && any_procs(dir->fd(), h.abs(path), 1024);
 }
 
 }  // namespace nestbox::detail

@@ -71,5 +71,8 @@ class CgroupDir {
 void check_file_name(std::string_view file);
 // Processes in `dir` (and below it when recursive), sorted.
 std::vector<pid_t> collect_procs(const Hierarchy& h, const CgroupPath& path, bool recursive);
+// Whether `path` or a cgroup below it holds a process; false if `path` does not
+// exist in this hierarchy. Stops at the first process found.
+bool has_procs(const Hierarchy& h, const CgroupPath& path);
 
 }  // namespace nestbox::detail

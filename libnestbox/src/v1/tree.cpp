@@ -165,8 +165,18 @@ class V1Tree final : public CgroupTree {
 
   bool populated(const CgroupPath& path) const override {
     primary_->open(path);
+    // Fast answer for the common case: the hybrid host's cgroup2 hierarchy keeps a
+    // recursive "populated" flag, so a cgroup in use is known from one read. An
+    // empty flag proves nothing (a process may sit in one v1 hierarchy only), so
+    // that case walks every hierarchy.
+    if (unified_)
+      if (auto dir = unified_->try_open(path))
+        if (auto events = dir->read("cgroup.events")) {
+          auto kv = parse_flat_keyed(*events);
+          if (auto it = kv.find("populated"); it != kv.end() && it->second != 0) return true;
+        }
     for (const auto* h : all_)
-      if (h->exists(path) && !collect_procs(*h, path, true).empty()) return true;
+      if (has_procs(*h, path)) return true;
     return false;
   }
 

@@ -230,6 +230,22 @@ TEST_F(V1Fixture, CreateAttachRemove) {
   expect_error(Errc::Busy, [&] { tree_->remove(P("/a")); });
 }
 
+TEST_F(V1Fixture, PopulatedTrustsTheCgroup2FlagOnlyWhenItIsSet) {
+  // /empty holds nothing anywhere.
+  EXPECT_FALSE(tree_->populated(P("/empty")));
+  // The hybrid host's cgroup2 flag says populated: one read decides.
+  dir_.write("unified/empty/cgroup.events", "populated 1\n");
+  EXPECT_TRUE(tree_->populated(P("/empty")));
+  // The flag says empty, but a process sits in one v1 hierarchy only: found.
+  dir_.write("unified/empty/cgroup.events", "populated 0\n");
+  dir_.write("pids/empty/cgroup.procs", "77\n");
+  EXPECT_TRUE(tree_->populated(P("/empty")));
+  // ... also one level down.
+  dir_.write("pids/empty/cgroup.procs", "");
+  dir_.cgroup("cpuset/empty/sub", {{"cgroup.procs", "78\n"}});
+  EXPECT_TRUE(tree_->populated(P("/empty")));
+}
+
 TEST_F(V1Fixture, CpusetInheritance) {
   dir_.cgroup("cpuset/a/c", {{"cpuset.cpus", "\n"}, {"cpuset.mems", "\n"}});
   detail::Hierarchy h(CgroupMount{dir_.abs("cpuset"), "/", false, {"cpuset"}});
