@@ -83,7 +83,10 @@ int run(const nestbox::fs::Options& opts) {
   sd_notify(0, "STOPPING=1");
   filesystem.stop();
   spdlog::info("unmounting {}", opts.mountpoint);
-  return rc == 0 ? 0 : 1;
+  // The loop returns the signal number when SIGTERM/SIGINT/SIGHUP ended it and 0
+  // when the mount went away (umount, or systemd stopping the mount unit first):
+  // both are a requested stop, not a failure (systemd would mark the unit failed).
+  return rc < 0 ? 1 : 0;
 }
 
 }  // namespace

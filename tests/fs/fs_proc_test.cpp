@@ -198,5 +198,13 @@ TEST_F(FsProcTest, EveryFileReadable) {
   EXPECT_EQ(load.size(), 5u);
 }
 
+// A service manager stops the daemon with SIGTERM while it is mounted: it must
+// unmount and exit 0 (a non-zero status leaves the systemd unit "failed").
+TEST_F(FsProcTest, SigtermUnmountsAndExitsZero) {
+  ASSERT_TRUE(testkit::is_mounted(mount_->mountpoint()));
+  EXPECT_EQ(mount_->terminate_daemon(), 0);
+  EXPECT_FALSE(testkit::is_mounted(mount_->mountpoint()));
+}
+
 }  // namespace
 }  // namespace nestbox::fs::test

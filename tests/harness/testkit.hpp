@@ -180,6 +180,9 @@ class FuseMount {
   pid_t daemon_pid() const { return pid_; }
   // Whether the daemon is still running (it is not reaped by asking).
   bool running_daemon() const;
+  // Stops the daemon the way a service manager does (SIGTERM, the mount still in
+  // place), reaps it and returns its exit code (128+signal if it had to be killed).
+  int terminate_daemon();
   // File holding the daemon's stdout+stderr (printed by the destructor when the
   // test failed or the daemon died during the test).
   const std::string& log_path() const { return log_path_; }

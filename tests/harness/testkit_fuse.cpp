@@ -67,6 +67,13 @@ FuseMount::FuseMount(std::vector<std::string> daemon_argv, std::chrono::seconds 
   }
 }
 
+int FuseMount::terminate_daemon() {
+  if (pid_ <= 0) return -1;
+  int code = detail::terminate_and_reap(pid_, 5000);
+  pid_ = -1;
+  return code;
+}
+
 FuseMount::~FuseMount() {
   bool died_on_its_own = pid_ > 0 && !running_daemon();
   if (::umount2(mountpoint_.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {

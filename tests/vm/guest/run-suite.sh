@@ -35,6 +35,11 @@ check_launcher_as_user
 # The integration tests start their own daemons; give them a quiet system.
 journalctl -u nestbox-cgmgr.service -u nestbox-fs.service --no-pager >"$OUT/logs/units-journal.txt" 2>&1
 systemctl stop nestbox-fs.service nestbox-cgmgr.service >/dev/null 2>&1
+# A stop is a clean exit: the units end "inactive", never "failed".
+for unit in nestbox-fs.service nestbox-cgmgr.service; do
+  state=$(systemctl show -P ActiveState "$unit" 2>/dev/null)
+  check "stop: $unit ends inactive after systemctl stop" "ActiveState is '$state'" test "$state" = inactive
+done
 phase "integration tests"
 run_integration_list "$OUT/integration-tests.list"
 
