@@ -1,4 +1,6 @@
 // nestbox-fs: mounts the container-virtualized /proc, /sys and cgroup view.
+#include <pthread.h>
+#include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -59,6 +61,19 @@ int run(const nestbox::fs::Options& opts) {
     spdlog::error("cannot create the FUSE session (bad -o option?)");
     return 1;
   }
+  // SIGTERM and SIGINT always stop the daemon cleanly (unmounting), whatever the
+  // parent left behind: libfuse installs its handlers only over the default
+  // action, so an inherited "ignore" or a blocked mask would make a stop hang.
+  // SIGHUP keeps an inherited "ignore" (nohup).
+  {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (int sig : {SIGTERM, SIGINT}) {
+      ::signal(sig, SIG_DFL);
+      sigaddset(&stop_signals, sig);
+    }
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  }
   if (fuse_set_signal_handlers(session.se) != 0) return 1;
   session.signals = true;
   if (fuse_session_mount(session.se, opts.mountpoint.c_str()) != 0) {
@@ -67,8 +82,18 @@ int run(const nestbox::fs::Options& opts) {
   }
   session.mounted = true;
   if (!opts.foreground && fuse_daemonize(0) != 0) return 1;
-  // Threads only after the fork to the background.
-  filesystem.start();
+  // Threads only after the fork to the background. Ours start with the stop
+  // signals blocked: libfuse's handler only marks the loop as ended, which the
+  // loop notices when the signal interrupts its own thread or a worker; taken by
+  // one of our threads instead, it would wake nobody until the next request.
+  {
+    sigset_t stop_signals, old;
+    sigemptyset(&stop_signals);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, sig);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+    filesystem.start();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
   sd_notify(0, "READY=1");
   spdlog::info("mounted {} ({} worker threads at most)", opts.mountpoint, opts.max_threads);
 

@@ -202,7 +202,10 @@ TEST_F(FsProcTest, EveryFileReadable) {
 // unmount and exit 0 (a non-zero status leaves the systemd unit "failed").
 TEST_F(FsProcTest, SigtermUnmountsAndExitsZero) {
   ASSERT_TRUE(testkit::is_mounted(mount_->mountpoint()));
-  EXPECT_EQ(mount_->terminate_daemon(), 0);
+  std::string signal_state;  // for the failure message
+  for (const auto& line : split_lines(slurp("/proc/" + std::to_string(mount_->daemon_pid()) + "/status")))
+    if (line.rfind("Sig", 0) == 0) signal_state += std::string(line) + " ";
+  EXPECT_EQ(mount_->terminate_daemon(), 0) << signal_state;
   EXPECT_FALSE(testkit::is_mounted(mount_->mountpoint()));
 }
 
