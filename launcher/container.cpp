@@ -174,6 +174,9 @@ int run_container(const RunOptions& o) {
   child_end.reset();
 
   ChildGuard guard(static_cast<pid_t>(pid));
+  // Step 1 starts now: its bus connection overlaps the start of the id-map
+  // helpers (each spawn waits until the setuid program is exec'ed).
+  if (cgroup) cgroup->start(name, o.limits, static_cast<pid_t>(pid));
   // Pid 1 stops at the first step that fails and explains on stderr; its exit
   // status is then ours.
   auto child_gave_up = [&]() {
@@ -194,13 +197,12 @@ int run_container(const RunOptions& o) {
   };
 
   // Step 2: the id maps, then pid 1 becomes root in its namespace and mounts
-  // everything that does not depend on the cgroup. While the helpers run, the
-  // cgroup step starts and pid 1 reports its namespaces made ('N').
+  // everything that does not depend on the cgroup. While the helpers run, pid 1
+  // reports its namespaces made ('N').
   struct ChildGaveUp {};
   bool setgroups_allowed = false;
   try {
     setgroups_allowed = write_id_maps(static_cast<pid_t>(pid), ids, [&] {
-      if (cgroup) cgroup->start(name, o.limits, static_cast<pid_t>(pid));
       auto made = receive_setup_message(parent_end.get());
       if (!made || made->tag != 'N') throw ChildGaveUp{};
     });
