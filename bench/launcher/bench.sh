@@ -10,14 +10,26 @@
 # Prints the medians and each ratio to the unshare line (goal: nestbox <= 1.2x).
 #
 #   bash bench/launcher/bench.sh [BUILD_DIR]     (as root; BUILD_DIR default build/demo)
+#   bash bench/launcher/bench.sh BUILD_DIR --compare OTHER_NESTBOX_RUN
 # The build dir must hold nestbox-run, nestbox-cgmgr and nestbox-fs (use a
 # Release build: sanitizers dominate the numbers otherwise).
+#
+# --compare times the build's nestbox-run against another nestbox-run binary
+# (e.g. one built from an older commit) with the two runs alternating
+# (BENCH_RUNS each, default 300), against the same manager and mount: on a
+# shared machine whose speed drifts, that is the way to see a change of a few
+# percent, which separate runs cannot.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/demo.sh
 source "$here/../../scripts/demo.sh"
 DEMO_BUILD=$(cd "${1:-$NESTBOX_ROOT/build/demo}" && pwd)
+other=""
+if [[ ${2:-} == --compare ]]; then
+  other=$(realpath "${3:?--compare needs a nestbox-run binary}")
+  [[ -x $other ]] || die "$other is not executable"
+fi
 DEMO_FS=$(mktemp -d /tmp/nestbox-bench-fs.XXXXXX)
 chmod 0755 "$DEMO_FS"
 DEMO_CGROOT=/nestbox-bench
@@ -30,6 +42,7 @@ trap 'demo_cleanup; rmdir "$DEMO_FS" 2>/dev/null || true' EXIT
 demo_work=$(mktemp -d /tmp/nestbox-bench.XXXXXX)
 chmod 0755 "$demo_work"
 install -m 0755 "$DEMO_BUILD/launcher/nestbox-run" "$demo_work/nestbox-run"
+[[ -n $other ]] && install -m 0755 "$other" "$demo_work/nestbox-run-other"
 demo_user
 demo_bus
 demo_cgmgr || die "nestbox-cgmgr is needed for the benchmark"
@@ -39,6 +52,28 @@ bus_env=""
 [[ -n $DEMO_BUS ]] && bus_env="DBUS_SYSTEM_BUS_ADDRESS=$DEMO_BUS"
 csv=$demo_work/results.csv
 chmod 0777 "$demo_work"
+
+if [[ -n $other ]]; then
+  # Alternating runs, the order flipped every round; milliseconds per run.
+  runuser -u "$DEMO_USER" -- env HOME="/home/$DEMO_USER" PATH=/usr/bin:/bin $bus_env \
+    bash -c '
+      set -e
+      for ((i = 0; i < $3; i++)); do
+        if ((i % 2)); then order="other this"; else order="this other"; fi
+        for which in $order; do
+          bin=$1/nestbox-run; [[ $which == other ]] && bin=$1/nestbox-run-other
+          t0=$(date +%s%N); "$bin" --fs "$2" --memory 256M -- true; t1=$(date +%s%N)
+          echo "$which $(( (t1 - t0) / 1000 ))" >>"$1/compare.txt"
+        done
+      done' _ "$demo_work" "$DEMO_FS" "${BENCH_RUNS:-300}"
+  median() { grep "^$1 " "$demo_work/compare.txt" | cut -d" " -f2 | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] / 1000 }'; }
+  this=$(median this)
+  that=$(median other)
+  printf '%-30s %10s\n' "nestbox-run" "median (ms)"
+  printf '%-30s %10.2f\n' "$DEMO_BUILD (this)" "$this" "$other (other)" "$that"
+  awk -v a="$this" -v b="$that" 'BEGIN { printf "this / other: %.3f\n", a / b }'
+  exit 0
+fi
 nb="$demo_work/nestbox-run --fs $DEMO_FS --memory 256M -- true"
 nb_nocg="$demo_work/nestbox-run --fs $DEMO_FS --no-cgroup -- true"
 runuser -u "$DEMO_USER" -- env HOME="/home/$DEMO_USER" PATH=/usr/bin:/bin $bus_env \
