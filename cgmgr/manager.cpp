@@ -229,11 +229,26 @@ void Manager::remove(const Caller& caller, std::string_view text, bool recursive
       throw Error(Errc::Busy, path.str() + " contains the delegation " + g.path.str() + " (uid " +
                                   std::to_string(g.uid) + "); Undelegate it first");
   // Decide before touching anything, so a refused Remove leaves the tree as it was.
-  if (tree_.populated(path))
-    throw Error(Errc::Busy, path.str() + " still has processes; move or stop them first");
-  if (!recursive && !tree_.children(path).empty())
-    throw Error(Errc::Busy, path.str() + " has child cgroups; remove them first or pass recursive=true");
-  remove_tree(path);
+  const auto still_has_processes = [&] {
+    return Error(Errc::Busy, path.str() + " still has processes; move or stop them first");
+  };
+  const auto has_children = [&] {
+    return Error(Errc::Busy, path.str() + " has child cgroups; remove them first or pass recursive=true");
+  };
+  if (tree_.children(path).empty()) {
+    // A leaf (every container's cgroup): the tree's own remove checks for
+    // processes before it touches anything, so it is not walked twice.
+    try {
+      tree_.remove(path);
+    } catch (const Error& e) {
+      if (e.code() != Errc::Busy) throw;
+      throw tree_.children(path).empty() ? still_has_processes() : has_children();  // a child appeared meanwhile
+    }
+  } else {
+    if (!recursive) throw has_children();
+    if (tree_.populated(path)) throw still_has_processes();
+    remove_tree(path);
+  }
   std::lock_guard lock(state_mutex_);
   bool changed = false;
   for (auto it = state_.remove_on_empty.begin(); it != state_.remove_on_empty.end();) {
