@@ -194,7 +194,8 @@ TEST_F(FsProcTest, EveryFileReadable) {
     auto r = testkit::run({"cat", mnt(f)}, opts);
     EXPECT_EQ(r.exit_code, 0) << f << ": " << r.err;
   }
-  auto load = split_ws(run_in(c, {"cat", mnt("proc/loadavg")}));
+  const std::string loadavg = run_in(c, {"cat", mnt("proc/loadavg")});
+  auto load = split_ws(loadavg);
   EXPECT_EQ(load.size(), 5u);
 }
 
@@ -203,7 +204,8 @@ TEST_F(FsProcTest, EveryFileReadable) {
 TEST_F(FsProcTest, SigtermUnmountsAndExitsZero) {
   ASSERT_TRUE(testkit::is_mounted(mount_->mountpoint()));
   std::string signal_state;  // for the failure message
-  for (const auto& line : split_lines(slurp("/proc/" + std::to_string(mount_->daemon_pid()) + "/status")))
+  const std::string status = slurp("/proc/" + std::to_string(mount_->daemon_pid()) + "/status");
+  for (const auto& line : split_lines(status))
     if (line.rfind("Sig", 0) == 0) signal_state += std::string(line) + " ";
   EXPECT_EQ(mount_->terminate_daemon(), 0) << signal_state;
   EXPECT_FALSE(testkit::is_mounted(mount_->mountpoint()));
