@@ -61,8 +61,11 @@ void CgmgrTest::TearDown() {
 }
 
 void CgmgrTest::start_daemon() {
+  tk::RunOptions options;
+  options.stop_with_test = true;
   daemon_.emplace(tk::Child::spawn({tk::built_program("nestbox-cgmgr"), "--bus", bus_->address(), "--root", root_,
-                                    "--policy", policy_path_, "--state", state_path_, "--log-level", "warn"}));
+                                    "--policy", policy_path_, "--state", state_path_, "--log-level", "warn"},
+                                   options));
   connection_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
   connection_->enterEventLoopAsync();
   proxy_ = std::make_unique<CgmgrProxy>(*connection_);

@@ -12,8 +12,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "nestbox/cgroup_tree.hpp"
 #include "nestbox/layout.hpp"
 #include "testkit.hpp"
+#include "testkit_cgroup_cleanup.hpp"
 
 namespace tk = nestbox::testkit;
 namespace fs = std::filesystem;
@@ -133,6 +135,36 @@ TEST(TestkitCgroupSandbox, SigtermHandlerCleansUpAndReraises) {
   for (const auto& m : nestbox::HostLayout::discover().mounts) {
     EXPECT_FALSE(fs::exists(m.mountpoint + root)) << m.mountpoint + root;
   }
+}
+
+TEST(TestkitCgroupSandbox, SandboxOfACrashedTestProcessIsRemovedLater) {
+  NESTBOX_SKIP_IF_MISSING(tk::missing_cgroup_write());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  // The child makes a sandbox and dies without any cleanup, as a test process
+  // killed by a sanitizer would.
+  tk::Child crashed = tk::Child::fork_fn([&]() -> int {
+    ::close(fds[0]);
+    tk::CgroupSandbox sandbox;
+    std::string root = sandbox.root().str() + "\n";
+    if (::write(fds[1], root.data(), root.size()) < 0) ::_exit(3);
+    ::_exit(0);
+  });
+  ::close(fds[1]);
+  std::string root;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) root.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  EXPECT_EQ(crashed.wait(), 0);
+  ASSERT_FALSE(root.empty());
+  root.pop_back();
+  auto tree = nestbox::open_host_cgroup_tree();
+  ASSERT_TRUE(tree->exists(nestbox::CgroupPath::parse(root))) << root;
+  tk::CgroupSandbox mine;  // a live sandbox of this process is left alone
+  tk::detail::remove_stale_sandboxes(*tree);
+  EXPECT_FALSE(tree->exists(nestbox::CgroupPath::parse(root))) << root;
+  EXPECT_TRUE(tree->exists(mine.root()));
 }
 
 TEST(TestkitCgroupSandbox, ForkedChildDoesNotCleanItsParentsSandbox) {

@@ -2,7 +2,9 @@
 // locations and mount detection.
 #include <signal.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +123,40 @@ TEST(TestkitRun, DoesNotLeakDescriptors) {
   int count = 0;
   while (lines >> entry) ++count;
   EXPECT_LE(count, 4) << r.out;
+}
+
+TEST(TestkitChild, DaemonsStopWhenTheTestProcessDies) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  // The middle process starts a daemon and dies without stopping it, as a test
+  // process killed by a sanitizer would.
+  tk::Child test_process = tk::Child::fork_fn([&]() -> int {
+    ::close(fds[0]);
+    tk::RunOptions options;
+    options.stop_with_test = true;
+    tk::Child daemon = tk::Child::spawn({"sleep", "1000"}, options);
+    std::string pid = std::to_string(daemon.pid()) + "\n";
+    if (::write(fds[1], pid.data(), pid.size()) < 0) ::_exit(3);
+    ::_exit(0);
+  });
+  ::close(fds[1]);
+  std::string text;
+  char buf[64];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  EXPECT_EQ(test_process.wait(), 0);
+  ASSERT_FALSE(text.empty());
+  const pid_t daemon = static_cast<pid_t>(std::stol(text));
+  // It received SIGTERM from the kernel; a pidfd turns readable once it exited.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, daemon, 0));
+  if (pidfd < 0) {
+    EXPECT_EQ(errno, ESRCH);  // already gone and reaped
+    return;
+  }
+  struct pollfd p = {pidfd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 5000), 1) << "sleep " << daemon << " outlived the process that started it";
+  ::close(pidfd);
 }
 
 TEST(TestkitChild, KilledWhenDestroyed) {

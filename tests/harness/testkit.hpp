@@ -76,6 +76,10 @@ struct RunOptions {
   std::optional<std::string> cwd;
   std::optional<nestbox::CgroupPath> cgroup; // attach the child to this cgroup (all hierarchies) before exec
   std::chrono::seconds timeout{120};         // killed (SIGKILL) after this; exit_code then 128+9
+  // Daemons: SIGTERM when the test process dies without cleaning up (a crash,
+  // a sanitizer abort), so they never outlive it (nestbox-fs then unmounts).
+  // The spawning thread must outlive the child (PR_SET_PDEATHSIG is per thread).
+  bool stop_with_test = false;
 };
 
 // Runs argv (PATH lookup) and captures stdout/stderr.

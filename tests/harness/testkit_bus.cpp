@@ -49,6 +49,7 @@ PrivateBus::PrivateBus() : dir_(std::make_unique<TempDir>("nestbox-bus", 0755)) 
   detail::SpawnSpec spec;
   spec.argv = {"dbus-daemon", "--config-file=" + config, "--nofork", "--nopidfile", "--print-address=3"};
   spec.extra_fds = {{addr_write.get(), 3}};
+  spec.options.stop_with_test = true;
   pid_ = detail::spawn(spec);
   addr_write.reset();
 

@@ -1,9 +1,13 @@
 // CgroupSandbox and the mountinfo reading it (and FuseMount/TempDir) rely on.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <string_view>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -114,9 +118,37 @@ std::optional<std::string> missing_cgroup_write() {
 
 namespace {
 std::atomic<unsigned> g_sandbox_counter{0};
+std::once_flag g_stale_swept;
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+}  // namespace
+
+namespace detail {
+
+void remove_stale_sandboxes(const nestbox::CgroupTree& tree) {
+  const std::string_view prefix = kSandboxPrefix + 1;  // without the '/'
+  for (const auto& name : tree.children(nestbox::CgroupPath())) {
+    std::string_view rest(name);
+    if (!rest.starts_with(prefix)) continue;
+    rest.remove_prefix(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string_view::npos || !all_digits(rest.substr(0, dash)) || !all_digits(rest.substr(dash + 1)))
+      continue;
+    const pid_t owner = static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
+    if (owner == ::getpid() || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    const std::string path = "/" + name;
+    if (cleanup_sandbox(path.c_str(), false))
+      std::fprintf(stderr, "testkit: removed cgroup sandbox %s left by test process %d, which is gone\n",
+                   path.c_str(), static_cast<int>(owner));
+  }
 }
 
+}  // namespace detail
+
 CgroupSandbox::CgroupSandbox() : tree_(nestbox::open_host_cgroup_tree()) {
+  std::call_once(g_stale_swept, [&] { detail::remove_stale_sandboxes(*tree_); });
   std::string name = std::string(detail::kSandboxPrefix + 1) + std::to_string(::getpid()) + "-" +
                      std::to_string(g_sandbox_counter.fetch_add(1));
   root_ = nestbox::CgroupPath().child(name);

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "nestbox/cgroup_tree.hpp"
+
 namespace nestbox::testkit::detail {
 
 // Every sandbox is a top-level cgroup whose name starts with this.
@@ -17,5 +19,11 @@ void unregister_sandbox(const std::string& path);
 // keep_root. Refuses any path outside the sandbox prefix. Returns whether all
 // directories are gone. Async-signal-safe after the first register_sandbox().
 bool cleanup_sandbox(const char* path, bool keep_root);
+
+// A test process that died without cleaning up (a sanitizer abort, SIGKILL)
+// leaves its sandboxes behind; the first sandbox of the next test process
+// removes them. Only names the testkit makes ("nestbox-test-<pid>-<n>") whose
+// <pid> no longer exists are touched.
+void remove_stale_sandboxes(const nestbox::CgroupTree& tree);
 
 }  // namespace nestbox::testkit::detail

@@ -39,6 +39,7 @@ FuseMount::FuseMount(std::vector<std::string> daemon_argv, std::chrono::seconds 
   daemon_argv.push_back(mountpoint_);
   detail::SpawnSpec spec;
   spec.argv = daemon_argv;
+  spec.options.stop_with_test = true;
   spec.stdout_fd = log.get();
   spec.stderr_fd = log.get();
   pid_ = detail::spawn(spec);

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +183,7 @@ pid_t spawn(const SpawnSpec& spec) {
 
   // Descriptors are moved to high numbers first so that placing one onto 0/1/2
   // (or an extra fd's target) never clobbers another still to be placed.
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) sys_fail("fork");
   if (pid == 0) {
@@ -240,6 +242,11 @@ pid_t spawn(const SpawnSpec& spec) {
       if (opt.uid && setresuid(*opt.uid, *opt.uid, *opt.uid) < 0) child_fail(ef, "setresuid", errno);
     }
     if (!cwd.empty() && chdir(cwd.c_str()) < 0) child_fail(ef, cwd.c_str(), errno);
+    // After the uid change, which would clear it; the parent may already be gone.
+    if (opt.stop_with_test) {
+      if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) child_fail(ef, "prctl(PR_SET_PDEATHSIG)", errno);
+      if (getppid() != parent) _exit(127);
+    }
     execve(exe.c_str(), argv.data(), envp.data());
     child_fail(ef, exe.c_str(), errno);
   }
