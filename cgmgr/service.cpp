@@ -95,10 +95,13 @@ void Service::dispatch(sdbus::Result<Out...>&& result, std::string what, bool mu
       }
       if (mutating) spdlog::info("{} by {}: ok", what, c.describe());
     } catch (const Error& e) {
-      if (mutating)
-        spdlog::warn("{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
-      else
-        spdlog::debug("{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
+      // Refusals that point at misuse (permissions, bad input, quotas) are
+      // warnings; a state conflict is not: a launcher's Remove routinely finds
+      // the cgroup already gone (remove-on-empty got there first).
+      const bool conflict =
+          e.code() == Errc::NotFound || e.code() == Errc::Exists || e.code() == Errc::Busy;
+      const auto level = !mutating ? spdlog::level::debug : conflict ? spdlog::level::info : spdlog::level::warn;
+      spdlog::log(level, "{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
       shared->returnError(to_dbus(e));
     } catch (const sdbus::Error& e) {
       spdlog::warn("{} by {}: reply failed: {}", what, c.describe(), e.what());
