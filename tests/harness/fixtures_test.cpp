@@ -108,62 +108,43 @@ TEST(TestkitCgroupSandbox, ClearEmptiesButKeepsTheRoot) {
 
 TEST(TestkitCgroupSandbox, SigtermHandlerCleansUpAndReraises) {
   NESTBOX_SKIP_IF_MISSING(tk::missing_cgroup_write());
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  tk::Child victim = tk::Child::fork_fn([&]() -> int {
-    ::close(fds[0]);
+  auto victim = tk::fork_reporting([](int report) -> int {
     tk::CgroupSandbox sandbox;
     tk::RunOptions options;
     options.cgroup = sandbox.make("job");
     tk::Child sleeper = tk::Child::spawn({"sleep", "1000"}, options);
-    std::string root = sandbox.root().str() + "\n";
-    if (::write(fds[1], root.data(), root.size()) < 0) return 3;
+    std::string root = sandbox.root().str();
+    if (::write(report, root.data(), root.size()) < 0) return 3;
     ::kill(::getpid(), SIGTERM);
     ::pause();
     return 4;  // not reached: the handler re-raises SIGTERM with its default action
   });
-  ::close(fds[1]);
-  std::string root;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) root.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  EXPECT_EQ(victim.wait(), 128 + SIGTERM);
-  ASSERT_FALSE(root.empty());
-  root.pop_back();
+  EXPECT_EQ(victim.child.wait(), 128 + SIGTERM);
+  ASSERT_FALSE(victim.text.empty());
   // The child died before its destructors ran: only the handler can have removed it.
   for (const auto& m : nestbox::HostLayout::discover().mounts) {
-    EXPECT_FALSE(fs::exists(m.mountpoint + root)) << m.mountpoint + root;
+    EXPECT_FALSE(fs::exists(m.mountpoint + victim.text)) << m.mountpoint + victim.text;
   }
 }
 
 TEST(TestkitCgroupSandbox, SandboxOfACrashedTestProcessIsRemovedLater) {
   NESTBOX_SKIP_IF_MISSING(tk::missing_cgroup_write());
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
   // The child makes a sandbox and dies without any cleanup, as a test process
   // killed by a sanitizer would.
-  tk::Child crashed = tk::Child::fork_fn([&]() -> int {
-    ::close(fds[0]);
+  auto crashed = tk::fork_reporting([](int report) -> int {
     tk::CgroupSandbox sandbox;
-    std::string root = sandbox.root().str() + "\n";
-    if (::write(fds[1], root.data(), root.size()) < 0) ::_exit(3);
+    std::string root = sandbox.root().str();
+    if (::write(report, root.data(), root.size()) < 0) ::_exit(3);
     ::_exit(0);
   });
-  ::close(fds[1]);
-  std::string root;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) root.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  EXPECT_EQ(crashed.wait(), 0);
-  ASSERT_FALSE(root.empty());
-  root.pop_back();
+  EXPECT_EQ(crashed.child.wait(), 0);
+  ASSERT_FALSE(crashed.text.empty());
+  const auto left = nestbox::CgroupPath::parse(crashed.text);
   auto tree = nestbox::open_host_cgroup_tree();
-  ASSERT_TRUE(tree->exists(nestbox::CgroupPath::parse(root))) << root;
+  ASSERT_TRUE(tree->exists(left)) << crashed.text;
   tk::CgroupSandbox mine;  // a live sandbox of this process is left alone
   tk::detail::remove_stale_sandboxes(*tree);
-  EXPECT_FALSE(tree->exists(nestbox::CgroupPath::parse(root))) << root;
+  EXPECT_FALSE(tree->exists(left)) << crashed.text;
   EXPECT_TRUE(tree->exists(mine.root()));
 }
 

@@ -126,28 +126,19 @@ TEST(TestkitRun, DoesNotLeakDescriptors) {
 }
 
 TEST(TestkitChild, DaemonsStopWhenTheTestProcessDies) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  // The middle process starts a daemon and dies without stopping it, as a test
-  // process killed by a sanitizer would.
-  tk::Child test_process = tk::Child::fork_fn([&]() -> int {
-    ::close(fds[0]);
+  // The child starts a daemon and dies without stopping it, as a test process
+  // killed by a sanitizer would.
+  auto test_process = tk::fork_reporting([](int report) -> int {
     tk::RunOptions options;
     options.stop_with_test = true;
     tk::Child daemon = tk::Child::spawn({"sleep", "1000"}, options);
-    std::string pid = std::to_string(daemon.pid()) + "\n";
-    if (::write(fds[1], pid.data(), pid.size()) < 0) ::_exit(3);
+    std::string pid = std::to_string(daemon.pid());
+    if (::write(report, pid.data(), pid.size()) < 0) ::_exit(3);
     ::_exit(0);
   });
-  ::close(fds[1]);
-  std::string text;
-  char buf[64];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  EXPECT_EQ(test_process.wait(), 0);
-  ASSERT_FALSE(text.empty());
-  const pid_t daemon = static_cast<pid_t>(std::stol(text));
+  EXPECT_EQ(test_process.child.wait(), 0);
+  ASSERT_FALSE(test_process.text.empty());
+  const pid_t daemon = static_cast<pid_t>(std::stol(test_process.text));
   // It received SIGTERM from the kernel; a pidfd turns readable once it exited.
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, daemon, 0));
   if (pidfd < 0) {

@@ -108,6 +108,15 @@ class Child {
   int exit_code_ = -1;
 };
 
+// A forked child and what it reported through a pipe (`report_fd` in the child);
+// the text is read until every copy of the pipe's write end is closed, which is
+// at the latest when the child ends (the pipe does not reach exec'ed programs).
+struct Reported {
+  Child child;
+  std::string text;
+};
+Reported fork_reporting(const std::function<int(int report_fd)>& fn);
+
 // ---- cgroups ----------------------------------------------------------------
 // A unique per-run cgroup prefix ("/nestbox-test-<pid>-<n>") created in every
 // hierarchy the host tree manages. The destructor, an atexit hook and SIGINT/SIGTERM

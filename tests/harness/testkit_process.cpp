@@ -146,6 +146,29 @@ Child Child::fork_fn(const std::function<int()>& fn) {
   return Child(pid);
 }
 
+Reported fork_reporting(const std::function<int(int report_fd)>& fn) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) throw std::runtime_error(std::string("testkit: pipe2: ") + std::strerror(errno));
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  Child child = Child::fork_fn([&]() -> int {
+    read_end.reset();
+    return fn(write_end.get());
+  });
+  write_end.reset();
+  std::string text;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  return Reported{std::move(child), std::move(text)};
+}
+
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       reaped_(std::exchange(other.reaped_, false)),
