@@ -61,11 +61,15 @@ std::string Manager::domain_key(const CgroupPath& path) const {
   return root.child(path.components()[root.depth()]).str();
 }
 
-Quota Manager::quota_of(const Grant& grant) const {
+std::vector<gid_t> Manager::policy_groups(uid_t uid, std::optional<gid_t> fallback) const {
   std::vector<gid_t> gids;
-  if (policy_.needs_groups(grant.uid) && accounts_.groups_of) gids = accounts_.groups_of(grant.uid);
-  if (gids.empty()) gids.push_back(grant.gid);
-  return policy_.quota_for_grant(grant.uid, gids);
+  if (policy_.needs_groups(uid) && accounts_.groups_of) gids = accounts_.groups_of(uid);
+  if (gids.empty() && fallback) gids.push_back(*fallback);
+  return gids;
+}
+
+Quota Manager::quota_of(const Grant& grant) const {
+  return policy_.quota_for_grant(grant.uid, policy_groups(grant.uid, grant.gid));
 }
 
 std::size_t Manager::count_below(const CgroupPath& path) const {

@@ -84,6 +84,9 @@ class Manager {
   // Lock serializing mutations of one delegation (or one top-level subtree of Root).
   std::string domain_key(const CgroupPath& path) const;
   Quota quota_of(const Grant& grant) const;
+  // The groups of `uid` as the policy needs them: looked up only if it has
+  // [group] sections that could apply; `fallback` (if any) when that gives none.
+  std::vector<gid_t> policy_groups(uid_t uid, std::optional<gid_t> fallback) const;
   std::size_t count_cgroups_of(uid_t uid) const;
   std::size_t count_below(const CgroupPath& path) const;
   LimitMap normalize_all(const Limits& limits) const;

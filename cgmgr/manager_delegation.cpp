@@ -70,16 +70,15 @@ std::string Manager::request_user_delegation(const Caller& caller) {
     if (g.uid == caller.uid) return path.str();
     throw Error(Errc::Exists, path.str() + " is delegated to uid " + std::to_string(g.uid));
   }
-  std::vector<gid_t> gids;
-  if (policy_.needs_groups(caller.uid) && accounts_.groups_of) gids = accounts_.groups_of(caller.uid);
-  if (gids.empty() && caller.gid != static_cast<gid_t>(-1)) gids.push_back(caller.gid);
-  auto match = policy_.for_user(caller.uid, gids);
+  const bool gid_known = caller.gid != static_cast<gid_t>(-1);
+  auto match = policy_.for_user(caller.uid, policy_groups(caller.uid, gid_known ? std::optional(caller.gid)
+                                                                                : std::nullopt));
   if (!match)
     throw Error(Errc::PermissionDenied, "the policy grants uid " + std::to_string(caller.uid) +
                                             " no delegation; an administrator can add a [user.<name>] or "
                                             "[group.<name>] section to the policy file, or Delegate a cgroup");
   // The delegation's group: the uid's primary group, else (unknown account) the uid.
-  gid_t gid = caller.gid != static_cast<gid_t>(-1) ? caller.gid : static_cast<gid_t>(caller.uid);
+  gid_t gid = gid_known ? caller.gid : static_cast<gid_t>(caller.uid);
   if (accounts_.primary_gid)
     if (auto primary = accounts_.primary_gid(caller.uid)) gid = *primary;
   const bool created = !tree_.exists(path);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@
 #include "options.hpp"
 
 namespace {
+
+sigset_t signal_set(std::initializer_list<int> signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : signals) sigaddset(&set, sig);
+  return set;
+}
 
 // RAII for the libfuse session pieces, torn down in reverse order.
 struct FuseArgs {
@@ -65,15 +73,9 @@ int run(const nestbox::fs::Options& opts) {
   // parent left behind: libfuse installs its handlers only over the default
   // action, so an inherited "ignore" or a blocked mask would make a stop hang.
   // SIGHUP keeps an inherited "ignore" (nohup).
-  {
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    for (int sig : {SIGTERM, SIGINT}) {
-      ::signal(sig, SIG_DFL);
-      sigaddset(&stop_signals, sig);
-    }
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-  }
+  for (int sig : {SIGTERM, SIGINT}) ::signal(sig, SIG_DFL);
+  const sigset_t always_stop = signal_set({SIGTERM, SIGINT});
+  pthread_sigmask(SIG_UNBLOCK, &always_stop, nullptr);
   if (fuse_set_signal_handlers(session.se) != 0) return 1;
   session.signals = true;
   if (fuse_session_mount(session.se, opts.mountpoint.c_str()) != 0) {
@@ -87,9 +89,8 @@ int run(const nestbox::fs::Options& opts) {
   // loop notices when the signal interrupts its own thread or a worker; taken by
   // one of our threads instead, it would wake nobody until the next request.
   {
-    sigset_t stop_signals, old;
-    sigemptyset(&stop_signals);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, sig);
+    const sigset_t stop_signals = signal_set({SIGTERM, SIGINT, SIGHUP});
+    sigset_t old;
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
     filesystem.start();
     pthread_sigmask(SIG_SETMASK, &old, nullptr);

@@ -65,10 +65,10 @@ Text ProcFiles::render(FileKind kind, pid_t reader) {
   }
   try {
     const auto who = readers_.get(reader);
-    if (kind == FileKind::Loadavg) return std::make_shared<const std::string>(render_or_throw(kind, *who, reader));
+    if (kind == FileKind::Loadavg) return std::make_shared<const std::string>(render_or_throw(kind, *who));
     std::string key = cache_key(kind, *who);
     if (Text hit = cache_.get(key)) return hit;
-    auto text = std::make_shared<const std::string>(render_or_throw(kind, *who, reader));
+    auto text = std::make_shared<const std::string>(render_or_throw(kind, *who));
     cache_.put(key, text);
     return text;
   } catch (const std::exception& e) {
@@ -104,7 +104,7 @@ std::string ProcFiles::cache_key(FileKind kind, const ReaderInfo& who) const {
   return key;
 }
 
-std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who, pid_t reader) {
+std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who) {
   const ReaderCgroups& cg = who.cgroups;
   const bool cpu_root = in_root(cg.cpuset) && in_root(cg.cpu);
   try {
@@ -125,9 +125,9 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who, pid
         return render_cpu_range(visible(cg).size());
       case FileKind::Stat:
         if (cpu_root && in_root(cg.cpuacct)) throw UseHost{};
-        return stat(who, reader);
+        return stat(who);
       case FileKind::Uptime:
-        return uptime(who, reader);
+        return uptime(who);
       case FileKind::Loadavg:
         if (in_root(cg.primary)) throw UseHost{};
         return render_loadavg(read_host_file("/proc/loadavg"), sampler_.get(*cg.primary));
@@ -178,12 +178,12 @@ CpuList ProcFiles::visible(const ReaderCgroups& cg) const {
   return visible_cpus(host_online(), cpuset, quota, cpu_view_);
 }
 
-double ProcFiles::elapsed_seconds(const ReaderInfo& who, pid_t reader) {
-  if (auto up = clock_.container_uptime(reader, who.pidns)) return *up;
+double ProcFiles::elapsed_seconds(const ReaderInfo& who) {
+  if (auto up = clock_.container_uptime(who.pid, who.pidns)) return *up;
   return UptimeClock::boottime_now();
 }
 
-std::string ProcFiles::stat(const ReaderInfo& who, pid_t reader) {
+std::string ProcFiles::stat(const ReaderInfo& who) {
   const ReaderCgroups& cg = who.cgroups;
   StatView view;
   view.visible = visible(cg);
@@ -192,7 +192,7 @@ std::string ProcFiles::stat(const ReaderInfo& who, pid_t reader) {
     if (auto usage = tree_.cpu_usage(*acct)) view.usage = std::move(*usage);
   }
   view.ticks_per_second = ticks_per_second_;
-  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(who, reader) * ticks_per_second_);
+  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(who) * ticks_per_second_);
   if (cg.primary && !cg.primary->is_root()) {
     TaskCounts counts = count_tasks(tree_.proc().root(), tree_.processes(*cg.primary, true));
     view.procs_running = counts.running;
@@ -201,9 +201,9 @@ std::string ProcFiles::stat(const ReaderInfo& who, pid_t reader) {
   return render_stat(read_host_file("/proc/stat"), view);
 }
 
-std::string ProcFiles::uptime(const ReaderInfo& who, pid_t reader) {
+std::string ProcFiles::uptime(const ReaderInfo& who) {
   const ReaderCgroups& cg = who.cgroups;
-  auto up = clock_.container_uptime(reader, who.pidns);
+  auto up = clock_.container_uptime(who.pid, who.pidns);
   if (!up) throw UseHost{};
   // Idle: the visible CPUs' capacity over the uptime minus what the cgroup used
   // (its usage counter may predate the pid namespace; clamped at 0).

@@ -42,14 +42,14 @@ class ProcFiles {
   Text render(FileKind kind, pid_t reader);
 
  private:
-  std::string render_or_throw(FileKind kind, const ReaderInfo& who, pid_t reader);
+  std::string render_or_throw(FileKind kind, const ReaderInfo& who);
   std::string cache_key(FileKind kind, const ReaderInfo& who) const;
   std::string meminfo(const ReaderCgroups& cg);
   std::string swaps(const ReaderCgroups& cg);
   CpuList visible(const ReaderCgroups& cg) const;
-  std::string stat(const ReaderInfo& who, pid_t reader);
-  std::string uptime(const ReaderInfo& who, pid_t reader);
-  double elapsed_seconds(const ReaderInfo& who, pid_t reader);
+  std::string stat(const ReaderInfo& who);
+  std::string uptime(const ReaderInfo& who);
+  double elapsed_seconds(const ReaderInfo& who);
 
   const CgroupTree& tree_;
   CpuView cpu_view_;

@@ -35,6 +35,7 @@ ReaderCache::ReaderCache(const ProcFs& proc, Layout layout, std::chrono::millise
 
 ReaderInfo ReaderCache::read(pid_t pid) const {
   ReaderInfo info;
+  info.pid = pid;
   info.cgroups = resolve_reader_cgroups(proc_.cgroups(pid), layout_);
   info.pidns = proc_.ns_inode(pid, "pid");
   return info;

@@ -30,6 +30,7 @@
 namespace nestbox::fs {
 
 struct ReaderInfo {
+  pid_t pid = 0;  // the reader (a process or thread id)
   ReaderCgroups cgroups;
   ino_t pidns = 0;  // inode of the reader's pid namespace
 };

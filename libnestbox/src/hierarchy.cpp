@@ -117,26 +117,17 @@ void read_procs(int dirfd, std::vector<pid_t>& out) {
   for (auto tok : split_ws(*text)) out.push_back(static_cast<pid_t>(parse_u64(tok)));
 }
 
-void collect(int dirfd, const std::string& shown, int depth, std::vector<pid_t>& out) {
+// Appends the processes of `dirfd` and of the cgroups up to `depth` levels below
+// it; with `first_only`, stops as soon as one is found.
+void collect(int dirfd, const std::string& shown, int depth, std::vector<pid_t>& out, bool first_only) {
   read_procs(dirfd, out);
-  if (depth <= 0) return;
+  if (depth <= 0 || (first_only && !out.empty())) return;
   for (const auto& name : list_subdirs(dirfd, shown)) {
     // A child removed meanwhile is simply skipped.
     auto sub = try_open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
-    if (sub) collect(sub.get(), shown + "/" + name, depth - 1, out);
+    if (sub) collect(sub.get(), shown + "/" + name, depth - 1, out, first_only);
+    if (first_only && !out.empty()) return;
   }
-}
-
-bool any_procs(int dirfd, const std::string& shown, int depth) {
-  std::vector<pid_t> here;
-  read_procs(dirfd, here);
-  if (!here.empty()) return true;
-  if (depth <= 0) return false;
-  for (const auto& name : list_subdirs(dirfd, shown)) {
-    auto sub = try_open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
-    if (sub && any_procs(sub.get(), shown + "/" + name, depth - 1)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -153,7 +144,7 @@ std::vector<pid_t> collect_procs(const Hierarchy& h, const CgroupPath& path, boo
   std::vector<pid_t> out;
   auto dir = h.open(path);
   // The kernel caps nesting well below this; the bound only protects against fixtures.
-  collect(dir.fd(), h.abs(path), recursive ? 1024 : 0, out);
+  collect(dir.fd(), h.abs(path), recursive ? 1024 : 0, out, false);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -161,7 +152,10 @@ std::vector<pid_t> collect_procs(const Hierarchy& h, const CgroupPath& path, boo
 
 bool has_procs(const Hierarchy& h, const CgroupPath& path) {
   auto dir = h.try_open(path);
-  return dir && any_procs(dir->fd(), h.abs(path), 1024);
+  if (!dir) return false;
+  std::vector<pid_t> found;
+  collect(dir->fd(), h.abs(path), 1024, found, true);
+  return !found.empty();
 }
 
 }  // namespace nestbox::detail

@@ -4,14 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
-#include <string_view>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "testkit_cgroup_cleanup.hpp"
 #include "testkit_internal.hpp"
