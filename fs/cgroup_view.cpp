@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -198,18 +200,64 @@ std::vector<CgroupView::DirEntry> CgroupView::list(const Cred& cred, std::uint64
   return out;
 }
 
-std::string CgroupView::open(const Cred& cred, std::uint64_t ino, int flags) {
+void CgroupView::open(const Cred& cred, std::uint64_t ino, int flags) {
   Node n = node(ino);
   require_visible(cred, n);
   if (n.file.empty()) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
-  const std::string rel = real_rel(n);
-  struct stat st = real_stat(n.hierarchy, rel);
+  struct stat st = real_stat(n.hierarchy, real_rel(n));
   int acc = flags & O_ACCMODE;
   int want = acc == O_RDONLY ? kRead : acc == O_WRONLY ? kWrite : kRead | kWrite;
   if (!dac_allows(st, cred, want)) throw Error(Errc::PermissionDenied, "permission denied", EACCES);
-  if (!(want & kRead)) return {};
-  UniqueFd fd = open_beneath(hierarchies_[n.hierarchy].dir.get(), rel, O_RDONLY | O_CLOEXEC);
-  return read_fd(fd.get());
+}
+
+std::string CgroupView::read(const Cred& cred, std::uint64_t ino) {
+  Node n = node(ino);
+  require_visible(cred, n);
+  if (n.file.empty()) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+  UniqueFd fd = open_beneath(hierarchies_[n.hierarchy].dir.get(), real_rel(n), O_RDONLY | O_CLOEXEC);
+  std::string content = read_fd(fd.get());
+  return is_procs_file(n.file) ? reader_pids(cred, content) : content;
+}
+
+std::string CgroupView::reader_pids(const Cred& cred, std::string_view content) const {
+  const ino_t reader_ns = proc_.ns_inode(cred.pid, "pid");
+  if (reader_ns == proc_.ns_inode(getpid(), "pid")) return std::string(content);
+  const auto reader = proc_.status(cred.pid);
+  if (reader.nspid.empty()) return {};
+  const std::size_t level = reader.nspid.size() - 1;
+  std::string out;
+  for (auto line : split_lines(content)) {
+    pid_t host = 0;
+    try {
+      host = static_cast<pid_t>(parse_i64(line));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (auto pid = pid_in_namespace(host, reader_ns, level)) out.append(std::to_string(*pid)).push_back('\n');
+  }
+  return out;
+}
+
+std::optional<pid_t> CgroupView::pid_in_namespace(pid_t host, ino_t ns, std::size_t level) const {
+  // The process is numbered in `ns` (at depth `level`) if its own pid namespace
+  // is `ns` or lies below it; the kernel tells the parents of a namespace.
+  try {
+    const auto st = proc_.status(host);
+    if (st.nspid.size() <= level) return std::nullopt;
+    const std::string link = proc_.root() + "/" + std::to_string(host) + "/ns/pid";
+    UniqueFd fd(::open(link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    for (std::size_t depth = st.nspid.size() - 1; depth > level; --depth) {
+      UniqueFd parent(::ioctl(fd.get(), NS_GET_PARENT));
+      if (!parent) return std::nullopt;
+      fd = std::move(parent);
+    }
+    struct stat nst {};
+    if (::fstat(fd.get(), &nst) != 0 || nst.st_ino != ns) return std::nullopt;
+    return st.nspid[level];
+  } catch (const std::exception&) {
+    return std::nullopt;  // gone meanwhile
+  }
 }
 
 void CgroupView::write(const Cred& cred, std::uint64_t ino, std::string_view data) {
@@ -229,17 +277,19 @@ void CgroupView::write(const Cred& cred, std::uint64_t ino, std::string_view dat
 pid_t CgroupView::host_pid(const Cred& cred, pid_t pid) const {
   const ino_t writer_ns = proc_.ns_inode(cred.pid, "pid");
   if (writer_ns == proc_.ns_inode(getpid(), "pid")) return pid;
-  // The number is in the writer's pid namespace: find the process whose NSpid
-  // entry at the writer's level matches, in that same namespace.
+  // The number is in the writer's pid namespace: find the process numbered so
+  // there (its own namespace is the writer's or lies below it).
   const auto writer = proc_.status(cred.pid);
   if (writer.nspid.empty()) throw Error(Errc::NotFound, "no such process", ESRCH);
   const std::size_t level = writer.nspid.size() - 1;
   for (pid_t p : proc_.all_pids()) {
     try {
       auto st = proc_.status(p);
-      if (st.nspid.size() > level && st.nspid[level] == pid && proc_.ns_inode(p, "pid") == writer_ns) return p;
+      if (st.nspid.size() <= level || st.nspid[level] != pid) continue;
     } catch (const std::exception&) {
+      continue;
     }
+    if (pid_in_namespace(p, writer_ns, level) == pid) return p;
   }
   throw Error(Errc::NotFound, "no such process " + std::to_string(pid), ESRCH);
 }

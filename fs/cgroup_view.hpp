@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -50,9 +51,12 @@ class CgroupView {
   struct stat getattr(const Cred& cred, std::uint64_t ino);
   void forget(std::uint64_t ino, std::uint64_t count);
   std::vector<DirEntry> list(const Cred& cred, std::uint64_t ino);
-  // Checks access for O_RDONLY/O_WRONLY/O_RDWR `flags`; returns the content when
-  // opened for reading.
-  std::string open(const Cred& cred, std::uint64_t ino, int flags);
+  // Checks access for O_RDONLY/O_WRONLY/O_RDWR `flags`.
+  void open(const Cred& cred, std::uint64_t ino, int flags);
+  // The file's current content for the reader; pids in cgroup.procs, tasks and
+  // cgroup.threads are numbered in the reader's pid namespace (those it cannot
+  // see are left out), as a write of them expects.
+  std::string read(const Cred& cred, std::uint64_t ino);
   void write(const Cred& cred, std::uint64_t ino, std::string_view data);
   Entry mkdir(const Cred& cred, std::uint64_t parent, std::string_view name, mode_t mode);
   void rmdir(const Cred& cred, std::uint64_t parent, std::string_view name);
@@ -91,6 +95,9 @@ class CgroupView {
   void retarget(std::size_t h, const CgroupPath& from, const CgroupPath& to);
   void move_process(const Cred& cred, const Node& n, std::string_view data);
   pid_t host_pid(const Cred& cred, pid_t pid_in_reader_ns) const;
+  std::string reader_pids(const Cred& cred, std::string_view content) const;
+  // `host`'s number in pid namespace `ns` (inode) at nesting depth `level`.
+  std::optional<pid_t> pid_in_namespace(pid_t host, ino_t ns, std::size_t level) const;
 
   const ProcFs& proc_;
   std::vector<Hierarchy> hierarchies_;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "nestbox/error.hpp"
 
@@ -15,14 +16,24 @@ namespace {
 // every path walk asks again with the walker's own identity.
 constexpr double kStaticTimeout = 1.0;
 
-// The text is shared so that a read reply in flight keeps it alive even when
-// the release of the same file handle runs concurrently on another worker (the
-// reader may close as soon as the reply's bytes reached it).
-struct OpenFile {
-  std::shared_ptr<const std::string> data;
+}  // namespace
+
+// One open of a content file. What a read serves is the rendering made by the
+// last read at offset 0 of this open (or by the first read, whatever its
+// offset): a read at offset 0 renders afresh, as the kernel's seq_file files do,
+// so tools that keep the file open and re-read it after lseek(0) (top, vmstat,
+// free -s, htop) see new values, while chunked reads of one rendering stay
+// consistent. The text is shared, so a reply in flight keeps it alive.
+struct Filesystem::OpenFile {
+  enum class Source { Proc, View, Cpu };
+  Source source = Source::Proc;
+  FileKind kind = FileKind::Static;
+  std::uint64_t ino = 0;
+  std::mutex mutex;
+  Text text;
 };
 
-struct OpenDir {
+struct Filesystem::OpenDir {
   struct Item {
     std::string name;
     std::uint64_t ino;
@@ -30,6 +41,11 @@ struct OpenDir {
   };
   std::vector<Item> items;
 };
+
+namespace {
+
+using OpenFile = Filesystem::OpenFile;
+using OpenDir = Filesystem::OpenDir;
 
 Filesystem& self(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
@@ -94,14 +110,30 @@ void op_init(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
+// Entries of the CPU directory: a `cpuN` at its top exists for some readers and
+// not for others, so the kernel must ask again on every walk (timeout 0); below
+// it, names and attributes are the host's.
+void reply_cpu_entry(fuse_req_t req, const CpuDir::Entry& e, bool top) {
+  fuse_entry_param p{};
+  p.ino = e.ino;
+  p.attr = e.st;
+  p.attr_timeout = kStaticTimeout;
+  p.entry_timeout = top ? 0 : kStaticTimeout;
+  fuse_reply_entry(req, &p);
+}
+
+std::optional<CpuList> visible_for(fuse_req_t req) { return self(req).files().visible_for(fuse_req_ctx(req)->pid); }
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   guarded(req, "lookup", [&] {
     auto& fs = self(req);
     if (CgroupView::owns(parent)) return reply_view_entry(req, fs.view().lookup(cred_of(req), parent, name));
+    if (CpuDir::owns(parent)) return reply_cpu_entry(req, fs.cpu_dir().lookup(parent, name, visible_for(req)), false);
     const StaticNode* p = fs.tree().find(parent);
     if (!p || !p->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
     if (p->cgroup_root) return reply_view_entry(req, fs.view().lookup_top(cred_of(req), name));
     const StaticNode* c = fs.tree().child(parent, name);
+    if (!c && p->cpu_dir) return reply_cpu_entry(req, fs.cpu_dir().lookup(0, name, visible_for(req)), true);
     if (!c) throw Error(Errc::NotFound, "no such file", ENOENT);
     fuse_entry_param e{};
     e.ino = c->ino;
@@ -131,6 +163,11 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
       fuse_reply_attr(req, &st, 0);
       return;
     }
+    if (CpuDir::owns(ino)) {
+      struct stat st = fs.cpu_dir().getattr(ino);
+      fuse_reply_attr(req, &st, kStaticTimeout);
+      return;
+    }
     const StaticNode* n = fs.tree().find(ino);
     if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
     struct stat st = static_attr(*n);
@@ -151,32 +188,58 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_f
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "open", [&] {
     auto& fs = self(req);
-    auto file = std::make_unique<OpenFile>();
+    auto file = std::make_shared<OpenFile>();
+    file->ino = ino;
     if (CgroupView::owns(ino)) {
-      file->data = std::make_shared<const std::string>(fs.view().open(cred_of(req), ino, fi->flags));
+      fs.view().open(cred_of(req), ino, fi->flags);
+      file->source = OpenFile::Source::View;
+    } else if (CpuDir::owns(ino)) {
+      if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+      fs.cpu_dir().check_open(ino, cred_of(req), visible_for(req));
+      file->source = OpenFile::Source::Cpu;
     } else {
       const StaticNode* n = fs.tree().find(ino);
       if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
       if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
       if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
-      // Rendered once per open: every read of this open sees the same text.
-      file->data = fs.files().render(n->kind, fuse_req_ctx(req)->pid);
+      file->source = OpenFile::Source::Proc;
+      file->kind = n->kind;
     }
     fi->direct_io = 1;
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(file.get());
-    if (fuse_reply_open(req, fi) == 0) file.release();
+    fi->fh = fs.open_files().add(file);
+    if (fuse_reply_open(req, fi) != 0) fs.open_files().remove(fi->fh);
   });
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  std::shared_ptr<const std::string> data = reinterpret_cast<const OpenFile*>(fi->fh)->data;
-  if (off < 0 || static_cast<std::size_t>(off) >= data->size()) {
-    fuse_reply_buf(req, nullptr, 0);
-    return;
+// A fresh rendering of an open file for the reader of this request.
+Text render(fuse_req_t req, const OpenFile& file) {
+  auto& fs = self(req);
+  switch (file.source) {
+    case OpenFile::Source::Proc: return fs.files().render(file.kind, fuse_req_ctx(req)->pid);
+    case OpenFile::Source::View: return std::make_shared<const std::string>(fs.view().read(cred_of(req), file.ino));
+    case OpenFile::Source::Cpu: return std::make_shared<const std::string>(fs.cpu_dir().read(file.ino));
   }
-  std::size_t n = std::min(size, data->size() - static_cast<std::size_t>(off));
-  fuse_reply_buf(req, data->data() + off, n);
+  return std::make_shared<const std::string>();
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  guarded(req, "read", [&] {
+    std::shared_ptr<OpenFile> file = self(req).open_files().get(fi->fh);
+    if (!file) throw Error(Errc::NotFound, "unknown file handle", EBADF);
+    Text data;
+    {
+      std::lock_guard lock(file->mutex);
+      if (off == 0 || !file->text) file->text = render(req, *file);
+      data = file->text;
+    }
+    if (off < 0 || static_cast<std::size_t>(off) >= data->size()) {
+      fuse_reply_buf(req, nullptr, 0);
+      return;
+    }
+    std::size_t n = std::min(size, data->size() - static_cast<std::size_t>(off));
+    fuse_reply_buf(req, data->data() + off, n);
+  });
 }
 
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t, fuse_file_info*) {
@@ -188,18 +251,31 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenFile*>(fi->fh);
+  self(req).open_files().remove(fi->fh);
   fuse_reply_err(req, 0);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, "readlink", [&] {
+    if (!CpuDir::owns(ino)) throw Error(Errc::InvalidPath, "not a symlink", EINVAL);
+    std::string target = self(req).cpu_dir().readlink(ino);
+    fuse_reply_readlink(req, target.c_str());
+  });
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "opendir", [&] {
     auto& fs = self(req);
-    auto dir = std::make_unique<OpenDir>();
+    auto dir = std::make_shared<OpenDir>();
     dir->items.push_back({".", ino, S_IFDIR});
     dir->items.push_back({"..", ino, S_IFDIR});
+    auto add_cpu_entries = [&](std::uint64_t node) {
+      for (auto& e : fs.cpu_dir().list(node, visible_for(req))) dir->items.push_back({std::move(e.name), 0, e.type});
+    };
     if (CgroupView::owns(ino)) {
       for (auto& e : fs.view().list(cred_of(req), ino)) dir->items.push_back({std::move(e.name), 0, e.type});
+    } else if (CpuDir::owns(ino)) {
+      add_cpu_entries(ino);
     } else {
       const StaticNode* n = fs.tree().find(ino);
       if (!n || !n->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
@@ -207,32 +283,36 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         dir->items.push_back({c->name, c->ino, c->dir ? mode_t{S_IFDIR} : mode_t{S_IFREG}});
       if (n->cgroup_root)
         for (auto& name : fs.view().hierarchy_names()) dir->items.push_back({name, 0, S_IFDIR});
+      if (n->cpu_dir) add_cpu_entries(0);
     }
-    fi->fh = reinterpret_cast<uint64_t>(dir.get());
-    if (fuse_reply_open(req, fi) == 0) dir.release();
+    fi->fh = fs.open_dirs().add(dir);
+    if (fuse_reply_open(req, fi) != 0) fs.open_dirs().remove(fi->fh);
   });
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  const auto* dir = reinterpret_cast<const OpenDir*>(fi->fh);
-  std::vector<char> buf(size);
-  std::size_t used = 0;
-  for (std::size_t i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < dir->items.size(); ++i) {
-    struct stat st {};
-    // View entries get their inode on lookup; readdir reports a placeholder,
-    // which the kernel only passes through as d_ino.
-    st.st_ino = dir->items[i].ino ? dir->items[i].ino : CgroupView::kFirstIno - 1;
-    st.st_mode = dir->items[i].type;
-    std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, dir->items[i].name.c_str(), &st,
-                                         static_cast<off_t>(i + 1));
-    if (need > size - used) break;
-    used += need;
-  }
-  fuse_reply_buf(req, buf.data(), used);
+  guarded(req, "readdir", [&] {
+    std::shared_ptr<OpenDir> dir = self(req).open_dirs().get(fi->fh);
+    if (!dir) throw Error(Errc::NotFound, "unknown directory handle", EBADF);
+    std::vector<char> buf(size);
+    std::size_t used = 0;
+    for (std::size_t i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < dir->items.size(); ++i) {
+      struct stat st {};
+      // Dynamic entries get their inode on lookup; readdir reports a placeholder,
+      // which the kernel only passes through as d_ino.
+      st.st_ino = dir->items[i].ino ? dir->items[i].ino : CgroupView::kFirstIno - 1;
+      st.st_mode = dir->items[i].type;
+      std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, dir->items[i].name.c_str(), &st,
+                                           static_cast<off_t>(i + 1));
+      if (need > size - used) break;
+      used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenDir*>(fi->fh);
+  self(req).open_dirs().remove(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -305,6 +385,7 @@ fuse_lowlevel_ops make_ops() {
   ops.read = op_read;
   ops.write = op_write;
   ops.release = op_release;
+  ops.readlink = op_readlink;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
   ops.releasedir = op_releasedir;
@@ -325,7 +406,8 @@ Filesystem::Filesystem(const Options& options, const HostLayout& layout, std::un
       sampler_(*cgroups_, LoadSampler::Config{std::chrono::milliseconds(options.load_interval_ms), 4096,
                                               std::chrono::seconds(600)}),
       files_(*cgroups_, options.cpu_view, sampler_),
-      view_(layout, cgroups_->proc()) {}
+      view_(layout, cgroups_->proc()),
+      cpu_dir_(options.sys_cpu_dir) {}
 
 Filesystem::~Filesystem() { stop(); }
 

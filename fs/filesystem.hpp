@@ -1,5 +1,6 @@
-// The FUSE low-level operations: a static inode table for the virtualized files
-// plus the dynamic cgroup view. Every handler catches every exception; the proc
+// The FUSE low-level operations: a static inode table for the virtualized files,
+// the host's sysfs CPU directory seen through the reader's CPUs, and the dynamic
+// cgroup view. File and directory handles are entries of handle tables. Every handler catches every exception; the proc
 // files fall back to the host file, the view answers with an errno.
 #pragma once
 
@@ -9,6 +10,8 @@
 #include <memory>
 
 #include "cgroup_view.hpp"
+#include "cpu_dir.hpp"
+#include "handle_table.hpp"
 #include "load_sampler.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "options.hpp"
@@ -32,6 +35,12 @@ class Filesystem {
   const StaticTree& tree() const { return static_; }
   ProcFiles& files() { return files_; }
   CgroupView& view() { return view_; }
+  CpuDir& cpu_dir() { return cpu_dir_; }
+
+  struct OpenFile;
+  struct OpenDir;
+  HandleTable<OpenFile>& open_files() { return open_files_; }
+  HandleTable<OpenDir>& open_dirs() { return open_dirs_; }
   LoadSampler& sampler() { return sampler_; }
 
  private:
@@ -40,6 +49,9 @@ class Filesystem {
   ProcFiles files_;
   StaticTree static_;
   CgroupView view_;
+  CpuDir cpu_dir_;
+  HandleTable<OpenFile> open_files_;
+  HandleTable<OpenDir> open_dirs_;
 };
 
 }  // namespace nestbox::fs

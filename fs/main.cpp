@@ -76,6 +76,10 @@ int run(const nestbox::fs::Options& opts) {
   for (int sig : {SIGTERM, SIGINT}) ::signal(sig, SIG_DFL);
   const sigset_t always_stop = signal_set({SIGTERM, SIGINT});
   pthread_sigmask(SIG_UNBLOCK, &always_stop, nullptr);
+  // Stray signals must never take the mount down with the daemon (a dead FUSE
+  // daemon leaves every container's bound files answering ENOTCONN): package
+  // upgrades of container managers send SIGUSR1 to lxcfs-style daemons.
+  for (int sig : {SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE}) ::signal(sig, SIG_IGN);
   if (fuse_set_signal_handlers(session.se) != 0) return 1;
   session.signals = true;
   if (fuse_session_mount(session.se, opts.mountpoint.c_str()) != 0) {

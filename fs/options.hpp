@@ -20,6 +20,8 @@ struct Options {
   unsigned max_threads = 4;  // parse_options() starts from default_worker_threads()
   bool allow_other = true;
   unsigned load_interval_ms = 5000;
+  // The host directory behind MOUNTPOINT/sys/devices/system/cpu (tests use fixtures).
+  std::string sys_cpu_dir = "/sys/devices/system/cpu";
 };
 
 // Parses argv. Returns nullopt and sets `exit_code` when the program should exit

@@ -19,12 +19,15 @@ std::string_view host_path(FileKind kind) {
     case FileKind::Loadavg: return "/proc/loadavg";
     case FileKind::Swaps: return "/proc/swaps";
     case FileKind::Diskstats: return "/proc/diskstats";
+    case FileKind::Vmstat: return "/proc/vmstat";
     case FileKind::PressureCpu: return "/proc/pressure/cpu";
     case FileKind::PressureMemory: return "/proc/pressure/memory";
     case FileKind::PressureIo: return "/proc/pressure/io";
     case FileKind::CpuOnline: return "/sys/devices/system/cpu/online";
     case FileKind::CpuPossible: return "/sys/devices/system/cpu/possible";
     case FileKind::CpuPresent: return "/sys/devices/system/cpu/present";
+    case FileKind::CpuEnabled: return "/sys/devices/system/cpu/enabled";
+    case FileKind::CpuOffline: return "/sys/devices/system/cpu/offline";
     case FileKind::Static: return "";
   }
   return "";
@@ -53,7 +56,7 @@ std::string read_host_file(const std::string& path) {
 ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler)
     : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()),
       readers_(tree.proc(), tree.layout(), kRenderTtl, 256),
-      cache_(kRenderTtl, 1024) {
+      cache_(kRenderTtl, 1024), stat_history_(4096) {
   long hz = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
 }
@@ -89,6 +92,18 @@ struct UseHost {};
 
 }  // namespace
 
+std::optional<CpuList> ProcFiles::visible_for(pid_t reader) {
+  try {
+    const auto who = readers_.get(reader);
+    const ReaderCgroups& cg = who->cgroups;
+    if (in_root(cg.cpuset) && in_root(cg.cpu)) return std::nullopt;
+    return visible(cg);
+  } catch (const std::exception& e) {
+    spdlog::debug("visible CPUs of pid {}: host view ({})", reader, e.what());
+    return std::nullopt;
+  }
+}
+
 std::string ProcFiles::cache_key(FileKind kind, const ReaderInfo& who) const {
   const ReaderCgroups& cg = who.cgroups;
   std::string key;
@@ -121,8 +136,16 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who) {
       case FileKind::CpuOnline:
       case FileKind::CpuPossible:
       case FileKind::CpuPresent:
+      case FileKind::CpuEnabled:
         if (cpu_root) throw UseHost{};
-        return render_cpu_range(visible(cg).size());
+        return render_cpu_list(visible(cg));
+      case FileKind::CpuOffline:
+        // Every CPU the reader sees is online; hidden ones do not exist for it.
+        if (cpu_root) throw UseHost{};
+        return "\n";
+      case FileKind::Vmstat:
+        if (in_root(cg.memory)) throw UseHost{};
+        return vmstat(cg);
       case FileKind::Stat:
         if (cpu_root && in_root(cg.cpuacct)) throw UseHost{};
         return stat(who);
@@ -178,11 +201,6 @@ CpuList ProcFiles::visible(const ReaderCgroups& cg) const {
   return visible_cpus(host_online(), cpuset, quota, cpu_view_);
 }
 
-double ProcFiles::elapsed_seconds(const ReaderInfo& who) {
-  if (auto up = clock_.container_uptime(who.pid, who.pidns)) return *up;
-  return UptimeClock::boottime_now();
-}
-
 std::string ProcFiles::stat(const ReaderInfo& who) {
   const ReaderCgroups& cg = who.cgroups;
   StatView view;
@@ -192,13 +210,54 @@ std::string ProcFiles::stat(const ReaderInfo& who) {
     if (auto usage = tree_.cpu_usage(*acct)) view.usage = std::move(*usage);
   }
   view.ticks_per_second = ticks_per_second_;
-  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed_seconds(who) * ticks_per_second_);
+  const double host_up = UptimeClock::boottime_now();
+  const auto container_up = clock_.container_uptime(who.pid, who.pidns);
+  const double elapsed = container_up.value_or(host_up);
+  view.elapsed_ticks = static_cast<std::uint64_t>(elapsed * ticks_per_second_);
   if (cg.primary && !cg.primary->is_root()) {
     TaskCounts counts = count_tasks(tree_.proc().root(), tree_.processes(*cg.primary, true));
     view.procs_running = counts.running;
     view.procs_blocked = counts.blocked;
   }
-  return render_stat(read_host_file("/proc/stat"), view);
+  const std::string host = read_host_file("/proc/stat");
+  // Boot time as the reader's own clocks count it: processes' start times in a
+  // time namespace count from that namespace's boot.
+  if (auto offset = clock_.boottime_offset(who.pid, who.pidns)) {
+    if (auto btime = keyed_value(host, "btime"))
+      view.counters.btime = static_cast<std::uint64_t>(static_cast<double>(*btime) - *offset + 0.5);
+  }
+  std::vector<CpuTimes> times;
+  stat_history_.update(cache_key(FileKind::Stat, who), [&](StatMemory& memory) {
+    view.previous = memory.cpus;
+    times = container_cpu_times(view);
+    for (std::size_t i = 0; i < times.size(); ++i) memory.cpus[view.visible[i]] = times[i];
+    if (!container_up) return;  // the host's pid namespace: the host's counters
+    auto shift = [&](std::string_view key, std::optional<std::uint64_t>& base, std::optional<std::uint64_t>& out) {
+      auto value = keyed_value(host, key);
+      if (!value) return;
+      if (!base) base = counter_baseline(*value, elapsed, host_up);
+      out = *value >= *base ? *value - *base : 0;
+    };
+    shift("intr", memory.intr_base, view.counters.intr);
+    shift("ctxt", memory.ctxt_base, view.counters.ctxt);
+    shift("processes", memory.processes_base, view.counters.processes);
+  });
+  return render_stat(host, view, times);
+}
+
+std::string ProcFiles::vmstat(const ReaderCgroups& cg) {
+  VmstatView view;
+  view.memory_stat = tree_.effective_memory(*cg.memory).binding_state.stat;
+  if (!in_root(cg.io)) {
+    std::uint64_t r = 0, w = 0;
+    for (const auto& d : tree_.io_stats(*cg.io)) {
+      r += d.rbytes;
+      w += d.wbytes;
+    }
+    view.read_kb = r / 1024;
+    view.written_kb = w / 1024;
+  }
+  return render_vmstat(read_host_file("/proc/vmstat"), view);
 }
 
 std::string ProcFiles::uptime(const ReaderInfo& who) {

@@ -13,6 +13,7 @@
 #include "nestbox/cgroup_tree.hpp"
 #include "options.hpp"
 #include "render_cache.hpp"
+#include "stat_history.hpp"
 #include "reader.hpp"
 #include "reader_cache.hpp"
 #include "uptime_clock.hpp"
@@ -20,9 +21,9 @@
 namespace nestbox::fs {
 
 enum class FileKind {
-  Meminfo, Cpuinfo, Stat, Uptime, Loadavg, Swaps, Diskstats,
+  Meminfo, Cpuinfo, Stat, Uptime, Loadavg, Swaps, Diskstats, Vmstat,
   PressureCpu, PressureMemory, PressureIo,
-  CpuOnline, CpuPossible, CpuPresent,
+  CpuOnline, CpuPossible, CpuPresent, CpuEnabled, CpuOffline,
   Static,
 };
 
@@ -40,6 +41,9 @@ class ProcFiles {
   // Never throws: falls back to the host file (or "" if even that is unreadable).
   // The text may be shared with other readers and with the cache; never null.
   Text render(FileKind kind, pid_t reader);
+  // The host CPUs the reader sees; nullopt when it sees all of them (a reader in
+  // the root cgroup, or one that cannot be read: the host's view applies).
+  std::optional<CpuList> visible_for(pid_t reader);
 
  private:
   std::string render_or_throw(FileKind kind, const ReaderInfo& who);
@@ -49,7 +53,7 @@ class ProcFiles {
   CpuList visible(const ReaderCgroups& cg) const;
   std::string stat(const ReaderInfo& who);
   std::string uptime(const ReaderInfo& who);
-  double elapsed_seconds(const ReaderInfo& who);
+  std::string vmstat(const ReaderCgroups& cg);
 
   const CgroupTree& tree_;
   CpuView cpu_view_;
@@ -58,6 +62,7 @@ class ProcFiles {
   unsigned ticks_per_second_ = 100;
   ReaderCache readers_;
   RenderCache cache_;
+  StatHistory stat_history_;
 };
 
 // Reads a whole host file; "" when unreadable.

@@ -27,11 +27,7 @@ CpuList visible_cpus(const CpuList& online, const std::optional<CpuList>& cpuset
   return cpus;
 }
 
-std::string render_cpu_range(std::size_t count) {
-  if (count == 0) return "\n";
-  if (count == 1) return "0\n";
-  return fmt::format("0-{}\n", count - 1);
-}
+std::string render_cpu_list(const CpuList& visible) { return format_cpu_list(visible) + "\n"; }
 
 namespace {
 
@@ -56,7 +52,6 @@ std::string render_cpuinfo(std::string_view host, const CpuList& visible) {
   // line describes one CPU.
   std::string out;
   out.reserve(host.size());
-  unsigned next = 0;
   std::size_t pos = 0;
   while (pos < host.size()) {
     std::size_t end = host.find("\n\n", pos);
@@ -70,11 +65,7 @@ std::string render_cpuinfo(std::string_view host, const CpuList& visible) {
       out.append(block);
       continue;
     }
-    if (!std::binary_search(visible.begin(), visible.end(), *number)) continue;
-    auto colon = first.find(':');
-    out.append(first.substr(0, colon + 1));
-    fmt::format_to(std::back_inserter(out), " {}", next++);
-    out.append(nl == std::string_view::npos ? std::string_view{} : block.substr(nl));
+    if (std::binary_search(visible.begin(), visible.end(), *number)) out.append(block);
   }
   return out;
 }

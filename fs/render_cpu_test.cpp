@@ -51,17 +51,19 @@ TEST(VisibleCpus, CpusetOutsideOnlineFallsBackToOnline) {
   EXPECT_EQ(visible_cpus(CpuList{0, 1}, CpuList{7}, std::nullopt, CpuView::Both), (CpuList{0, 1}));
 }
 
-TEST(CpuRange, Formatting) {
-  EXPECT_EQ(render_cpu_range(1), "0\n");
-  EXPECT_EQ(render_cpu_range(4), "0-3\n");
-  for (std::size_t n = 1; n < 10; ++n) EXPECT_EQ(parse_cpu_list(render_cpu_range(n)).size(), n);
+TEST(CpuList, KeepsHostNumbers) {
+  EXPECT_EQ(render_cpu_list(CpuList{0}), "0\n");
+  EXPECT_EQ(render_cpu_list(CpuList{1}), "1\n");  // taskset -c $(cat online) must work in cpuset 1
+  EXPECT_EQ(render_cpu_list(CpuList{0, 1, 2, 3}), "0-3\n");
+  EXPECT_EQ(render_cpu_list(CpuList{0, 1, 3, 5, 6}), "0-1,3,5-6\n");
+  for (CpuList l : {CpuList{2}, CpuList{1, 3}, CpuList{4, 5, 6, 9}}) EXPECT_EQ(parse_cpu_list(render_cpu_list(l)), l);
 }
 
-TEST(RenderCpuinfo, KeepsVisibleAndRenumbers) {
+TEST(RenderCpuinfo, KeepsVisibleWithHostNumbers) {
   auto host = x86_cpuinfo(4);
   CpuList visible{1, 3};
   auto out = render_cpuinfo(host, visible);
-  EXPECT_EQ(field(out, "processor"), (std::vector<std::string>{"0", "1"}));
+  EXPECT_EQ(field(out, "processor"), (std::vector<std::string>{"1", "3"}));
   // The blocks kept are those of host CPUs 1 and 3, in order.
   EXPECT_EQ(field(out, "apicid"), (std::vector<std::string>{"1", "3"}));
   EXPECT_EQ(field(out, "flags").size(), visible.size());
@@ -76,7 +78,7 @@ TEST(RenderCpuinfo, KeepsNonProcessorBlocks) {
   // arm64 style: per-cpu blocks, then no trailing block; some arches add global lines.
   std::string host = x86_cpuinfo(2) + "Hardware\t: fixture board\n";
   auto out = render_cpuinfo(host, CpuList{1});
-  EXPECT_EQ(field(out, "processor"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(field(out, "processor"), (std::vector<std::string>{"1"}));
   EXPECT_EQ(field(out, "Hardware").size(), 1u);
 }
 

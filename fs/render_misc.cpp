@@ -1,4 +1,4 @@
-// Small files: uptime, loadavg, swaps, diskstats.
+// Small files: uptime, loadavg, swaps, diskstats, vmstat.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -71,6 +71,39 @@ std::string render_diskstats(std::string_view host, const std::vector<IoDeviceSt
     fmt::format_to(std::back_inserter(out), "{:>4} {:>7} {}", major, minor, fields[2]);
     for (auto v : values) fmt::format_to(std::back_inserter(out), " {}", v);
     out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace nestbox::fs
+
+namespace nestbox::fs {
+
+std::string render_vmstat(std::string_view host, const VmstatView& view) {
+  auto stat = [&](std::string_view key) -> std::uint64_t {
+    auto it = view.memory_stat.find(key);
+    return it == view.memory_stat.end() ? 0 : it->second;
+  };
+  const std::pair<std::string_view, std::uint64_t> replaced[] = {
+      {"pgpgin", view.read_kb.value_or(0)},
+      {"pgpgout", view.written_kb.value_or(0)},
+      {"pswpin", stat("pswpin")},
+      {"pswpout", stat("pswpout")},
+      {"pgfault", stat("pgfault")},
+      {"pgmajfault", stat("pgmajfault")},
+  };
+  std::string out;
+  out.reserve(host.size());
+  for (auto line : split_lines(host)) {
+    auto space = line.find(' ');
+    std::string_view key = line.substr(0, space);
+    auto it = std::find_if(std::begin(replaced), std::end(replaced), [&](const auto& r) { return r.first == key; });
+    if (space != std::string_view::npos && it != std::end(replaced)) {
+      fmt::format_to(std::back_inserter(out), "{} {}\n", key, it->second);
+    } else {
+      out.append(line);
+      out.push_back('\n');
+    }
   }
   return out;
 }

@@ -75,3 +75,36 @@ TEST(RenderDiskstats, NothingForIdleCgroup) { EXPECT_EQ(render_diskstats(kDiskst
 
 }  // namespace
 }  // namespace nestbox::fs
+
+namespace nestbox::fs {
+namespace {
+
+TEST(RenderVmstat, PagingAndFaultsFromTheCgroup) {
+  const std::string host =
+      "nr_free_pages 1000\npgpgin 8012865\npgpgout 7000000\npswpin 55\npswpout 66\n"
+      "pgfault 123456789\npgmajfault 4242\npgsteal_kswapd 9\n";
+  VmstatView v;
+  v.memory_stat = {{"pgfault", 300}, {"pgmajfault", 2}, {"pswpin", 1}};
+  v.read_kb = 40;
+  v.written_kb = 8;
+  auto out = render_vmstat(host, v);
+  EXPECT_EQ(keyed_value(out, "pgpgin"), 40u);
+  EXPECT_EQ(keyed_value(out, "pgpgout"), 8u);
+  EXPECT_EQ(keyed_value(out, "pswpin"), 1u);
+  EXPECT_EQ(keyed_value(out, "pswpout"), 0u);  // not counted per cgroup here: 0, not the host's
+  EXPECT_EQ(keyed_value(out, "pgfault"), 300u);
+  EXPECT_EQ(keyed_value(out, "pgmajfault"), 2u);
+  // Other lines and their order stay the host's.
+  EXPECT_EQ(keyed_value(out, "nr_free_pages"), 1000u);
+  EXPECT_TRUE(out.starts_with("nr_free_pages 1000\npgpgin 40\n")) << out;
+  EXPECT_TRUE(out.ends_with("pgsteal_kswapd 9\n"));
+}
+
+TEST(RenderVmstat, NoBlockIoCountersMeansZero) {
+  VmstatView v;
+  auto out = render_vmstat("pgpgin 5\npgpgout 6\n", v);
+  EXPECT_EQ(out, "pgpgin 0\npgpgout 0\n");
+}
+
+}  // namespace
+}  // namespace nestbox::fs

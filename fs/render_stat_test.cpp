@@ -54,9 +54,10 @@ TEST(RenderStat, TotalIsSumOfPerCpuLines) {
                    x.usage.per_cpu_usec.clear();  // v2: totals only
                    return x;
                  }()}) {
-    auto lines = cpu_lines(render_stat(kHost, v));
+    auto lines = cpu_lines(render_stat(kHost, v, container_cpu_times(v)));
     ASSERT_EQ(lines.size(), v.visible.size() + 1);
     EXPECT_EQ(lines[0].name, "cpu");
+    EXPECT_EQ(lines[1].name, "cpu0");
     for (std::size_t field = 0; field < 10; ++field) {
       std::uint64_t sum = 0;
       for (std::size_t i = 1; i < lines.size(); ++i) sum += lines[i].v[field];
@@ -112,11 +113,93 @@ TEST(RenderStat, IdleGrowsWithElapsedTime) {
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_GE(after[i].idle, before[i].idle);
 }
 
+TEST(RenderStat, LinesKeepHostCpuNumbers) {
+  auto v = v1_view();
+  v.visible = {1};
+  auto lines = cpu_lines(render_stat(kHost, v, container_cpu_times(v)));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1].name, "cpu1");
+}
+
+// Every counter of every line is monotonic across renderings, even when the
+// cgroup's user:system ratio shifts, and busy + idle of an interval equals the
+// interval (never more than elapsed x CPUs).
+TEST(RenderStat, CountersNeverGoBackwards) {
+  for (bool v2 : {false, true}) {
+    auto v = v1_view();
+    if (v2) v.usage.per_cpu_usec.clear();
+    std::vector<CpuTimes> last = container_cpu_times(v);
+    std::uint64_t last_elapsed = v.elapsed_ticks;
+    std::uint64_t seed = 12345;
+    for (int step = 0; step < 500; ++step) {
+      for (std::size_t i = 0; i < v.visible.size(); ++i) v.previous[v.visible[i]] = last[i];
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      std::uint64_t dt = 1 + (seed >> 60);                       // 1-16 ticks pass
+      std::uint64_t busy = (seed >> 20) % (dt * 2 * 10000 + 1);  // up to 2 CPUs' worth, in usec
+      // The ratio swings: sometimes all user, sometimes all system.
+      std::uint64_t user_part = (seed >> 40) % (busy + 1);
+      v.elapsed_ticks += dt;
+      v.usage.usage_usec += busy;
+      v.usage.user_usec += user_part;
+      v.usage.system_usec += busy - user_part;
+      if (!v2) {
+        v.usage.per_cpu_usec[0] += busy / 2;
+        v.usage.per_cpu_usec[1] += busy - busy / 2;
+      }
+      auto now = container_cpu_times(v);
+      for (std::size_t i = 0; i < now.size(); ++i) {
+        EXPECT_GE(now[i].user, last[i].user) << "step " << step;
+        EXPECT_GE(now[i].system, last[i].system) << "step " << step;
+        EXPECT_GE(now[i].idle, last[i].idle) << "step " << step;
+        std::uint64_t interval = (now[i].user + now[i].system + now[i].idle) -
+                                 (last[i].user + last[i].system + last[i].idle);
+        EXPECT_EQ(interval, v.elapsed_ticks - last_elapsed) << "step " << step;
+      }
+      last = now;
+      last_elapsed = v.elapsed_ticks;
+    }
+  }
+}
+
+TEST(RenderStat, BusyIsCappedByElapsedAndCatchesUp) {
+  // Usage that predates the container (or outruns the clock) is shown as 100%
+  // busy, never as more time than has passed.
+  auto t = next_cpu_times(std::nullopt, 500, 0.5L, 100);
+  EXPECT_EQ(t.user + t.system, 100u);
+  EXPECT_EQ(t.idle, 0u);
+  auto u = next_cpu_times(t, 500, 0.5L, 150);
+  EXPECT_EQ(u.user + u.system, 150u);
+  EXPECT_EQ(u.idle, 0u);
+  auto w = next_cpu_times(u, 500, 0.5L, 1000);
+  EXPECT_EQ(w.user + w.system, 500u);
+  EXPECT_EQ(w.idle, 500u);
+}
+
+TEST(RenderStat, EventCountersStartAtAContainerSizedBaseline) {
+  // A container up 10 s on a host up 1000 s sees 1% of the host's events so far.
+  EXPECT_EQ(counter_baseline(100000, 10, 1000), 99000u);
+  EXPECT_EQ(counter_baseline(100000, 1000, 1000), 0u);  // host pid namespace: the host's
+  EXPECT_EQ(counter_baseline(100000, 2000, 1000), 0u);
+  auto v = v1_view();
+  v.counters.intr = 1000;
+  v.counters.ctxt = 77;
+  v.counters.processes = 5;
+  v.counters.btime = 1800000000;
+  auto out = render_stat(kHost, v, container_cpu_times(v));
+  EXPECT_NE(out.find("intr 1000 0 0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("ctxt 77\n"), std::string::npos);
+  EXPECT_NE(out.find("processes 5\n"), std::string::npos);
+  EXPECT_NE(out.find("btime 1800000000\n"), std::string::npos);
+  EXPECT_EQ(keyed_value(out, "ctxt"), 77u);
+  EXPECT_EQ(keyed_value(out, "intr"), 1000u);
+  EXPECT_EQ(keyed_value(out, "nothing"), std::nullopt);
+}
+
 TEST(RenderStat, KeepsHostLinesAndReplacesProcs) {
   auto v = v1_view();
   v.procs_running = 2;
   v.procs_blocked = 1;
-  auto out = render_stat(kHost, v);
+  auto out = render_stat(kHost, v, container_cpu_times(v));
   EXPECT_NE(out.find("btime 1700000000\n"), std::string::npos);
   EXPECT_NE(out.find("intr 12345 0 0\n"), std::string::npos);
   EXPECT_NE(out.find("procs_running 2\n"), std::string::npos);

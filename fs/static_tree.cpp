@@ -3,7 +3,7 @@
 namespace nestbox::fs {
 
 StaticTree::StaticTree() {
-  nodes_.push_back({kRoot, kRoot, "", true, FileKind::Static, false});
+  nodes_.push_back({kRoot, kRoot, "", true, FileKind::Static, false, false});
   auto proc = add(kRoot, "proc", true);
   add(proc, "meminfo", false, FileKind::Meminfo);
   add(proc, "cpuinfo", false, FileKind::Cpuinfo);
@@ -12,6 +12,7 @@ StaticTree::StaticTree() {
   add(proc, "loadavg", false, FileKind::Loadavg);
   add(proc, "swaps", false, FileKind::Swaps);
   add(proc, "diskstats", false, FileKind::Diskstats);
+  add(proc, "vmstat", false, FileKind::Vmstat);
   auto pressure = add(proc, "pressure", true);
   add(pressure, "cpu", false, FileKind::PressureCpu);
   add(pressure, "memory", false, FileKind::PressureMemory);
@@ -20,9 +21,12 @@ StaticTree::StaticTree() {
   auto devices = add(sys, "devices", true);
   auto system = add(devices, "system", true);
   auto cpu = add(system, "cpu", true);
+  nodes_[cpu - 1].cpu_dir = true;
   add(cpu, "online", false, FileKind::CpuOnline);
   add(cpu, "possible", false, FileKind::CpuPossible);
   add(cpu, "present", false, FileKind::CpuPresent);
+  add(cpu, "enabled", false, FileKind::CpuEnabled);
+  add(cpu, "offline", false, FileKind::CpuOffline);
   auto cg = add(kRoot, "cgroup", true);
   nodes_[cg - 1].cgroup_root = true;
   auto hidden = add(kRoot, ".nestbox", true);
@@ -31,7 +35,7 @@ StaticTree::StaticTree() {
 
 std::uint64_t StaticTree::add(std::uint64_t parent, std::string name, bool dir, FileKind kind) {
   std::uint64_t ino = nodes_.size() + 1;
-  nodes_.push_back({ino, parent, std::move(name), dir, kind, false});
+  nodes_.push_back({ino, parent, std::move(name), dir, kind, false, false});
   return ino;
 }
 

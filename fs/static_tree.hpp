@@ -19,6 +19,7 @@ struct StaticNode {
   bool dir = false;
   FileKind kind = FileKind::Static;  // files only
   bool cgroup_root = false;          // MOUNTPOINT/cgroup, whose children are the view
+  bool cpu_dir = false;              // sys/devices/system/cpu, whose other entries are the host's (CpuDir)
 };
 
 class StaticTree {

@@ -1,0 +1,83 @@
+// MOUNTPOINT/sys/devices/system/cpu: the host's directory seen through the
+// reader's visible CPUs. The CPU lists (online, possible, present, enabled,
+// offline) are rendered files of the fixed tree; everything else is the host's
+// own entry passed through read-only, except that a `cpuN` directory exists only
+// for the CPUs the reader sees (host numbers, see README.md (nestbox-fs)). Tools
+// that count CPUs from sysfs (glibc's get_nprocs_conf, lscpu, htop, psutil)
+// then agree with /proc/cpuinfo and /proc/stat.
+//
+// Nodes are host paths below the directory, numbered once and kept for the
+// daemon's life: the host directory is finite, so the table is bounded by it,
+// and a number always means the same path (the kernel may hold it forever).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "access.hpp"
+#include "nestbox/parse.hpp"
+#include "nestbox/unique_fd.hpp"
+
+namespace nestbox::fs {
+
+class CpuDir {
+ public:
+  // Inode numbers of passed-through entries: below the cgroup view's range.
+  static constexpr std::uint64_t kFirstIno = 1u << 16;
+  static constexpr std::uint64_t kEndIno = 1u << 20;
+  static bool owns(std::uint64_t ino) { return ino >= kFirstIno && ino < kEndIno; }
+
+  // `host_dir` is /sys/devices/system/cpu (a fixture tree in tests).
+  explicit CpuDir(std::string host_dir);
+
+  // Whether `name` is one of the CPU lists the fixed tree renders.
+  static bool is_rendered_list(std::string_view name);
+
+  struct Entry {
+    std::uint64_t ino = 0;
+    struct stat st {};
+  };
+  struct DirEntry {
+    std::string name;
+    std::uint64_t ino = 0;
+    mode_t type = 0;
+  };
+  // `visible` nullopt = the reader sees every host CPU. Both throw
+  // nestbox::Error (NotFound) for hidden or missing names.
+  // `parent` 0 = the directory itself.
+  Entry lookup(std::uint64_t parent, std::string_view name, const std::optional<CpuList>& visible);
+  // Entries of a node (or of the directory itself for 0) without `.`/`..` and,
+  // at the top, without the rendered lists.
+  std::vector<DirEntry> list(std::uint64_t ino, const std::optional<CpuList>& visible);
+  struct stat getattr(std::uint64_t ino);
+  std::string readlink(std::uint64_t ino);
+  // Checks that `cred` may read the file and that it lies under a visible CPU.
+  void check_open(std::uint64_t ino, const Cred& cred, const std::optional<CpuList>& visible);
+  // The file's current content (read afresh on every call).
+  std::string read(std::uint64_t ino);
+  // Whether a node lies under a CPU that `visible` hides.
+  bool hidden(std::uint64_t ino, const std::optional<CpuList>& visible);
+  std::size_t node_count() const;
+
+ private:
+  std::string rel(std::uint64_t ino) const;
+  std::uint64_t remember(const std::string& rel);
+  struct stat host_stat(const std::string& rel) const;
+
+  UniqueFd root_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> paths_;  // index = ino - kFirstIno
+  std::unordered_map<std::string, std::uint64_t> by_path_;
+};
+
+// The CPU number of a `cpuN` name, nullopt for any other name.
+std::optional<unsigned> cpu_dir_number(std::string_view name);
+
+}  // namespace nestbox::fs
