@@ -11,10 +11,11 @@
 namespace nestbox::launcher {
 
 // The nestbox-fs files bound over their procfs/sysfs twins (paths relative to
-// both the fs mountpoint and the container root).
+// both the fs mountpoint and the container root). The sysfs CPU directory goes
+// as a whole: tools count CPUs from its cpuN entries, not only from `online`.
 inline const std::vector<std::string> kFsFiles = {
-    "proc/meminfo", "proc/cpuinfo",   "proc/stat", "proc/uptime", "proc/loadavg",
-    "proc/swaps",   "proc/diskstats", "sys/devices/system/cpu/online"};
+    "proc/meminfo", "proc/cpuinfo",   "proc/stat",   "proc/uptime",           "proc/loadavg",
+    "proc/swaps",   "proc/diskstats", "proc/vmstat", "sys/devices/system/cpu"};
 
 // Where the pristine procfs for nested containers is mounted inside.
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";

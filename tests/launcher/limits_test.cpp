@@ -132,6 +132,34 @@ TEST_F(LauncherLimits, CpusetGivesOneCpu) {
   EXPECT_EQ(r.out, "1\n1\n0\n");
 }
 
+// Inside a real container: the sysfs CPU directory, host CPU ids that taskset
+// accepts, and a re-reading tool (vmstat keeps /proc/stat open) that sees the
+// container's own load on its later lines.
+TEST_F(LauncherLimits, CpusetCpuOfTheHostIsWhatEveryCpuCounterShows) {
+  std::ifstream online_file("/sys/devices/system/cpu/online");
+  std::string online_text((std::istreambuf_iterator<char>(online_file)), std::istreambuf_iterator<char>());
+  auto online = parse_cpu_list(online_text);
+  if (online.size() < 2) GTEST_SKIP() << "needs at least 2 online CPUs (host has " << online.size() << ")";
+  const std::string id = std::to_string(online.back());
+  auto r = run({"--cpuset", id, "--", "sh", "-c",
+                "cat /sys/devices/system/cpu/online; ls /sys/devices/system/cpu | grep -E '^cpu[0-9]+$'; "
+                "getconf _NPROCESSORS_CONF; taskset -c $(cat /sys/devices/system/cpu/online) echo taskset-ok; "
+                "lscpu | grep -E '^(CPU\\(s\\)|On-line)'; "
+                "(while :; do :; done) & vmstat 1 3 | tail -n 1 | awk '{ print \"busy\", $13 + $14 }'; kill $!"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = split_lines(r.out);
+  ASSERT_GE(lines.size(), 7u) << r.out;
+  EXPECT_EQ(lines[0], id) << r.out;
+  EXPECT_EQ(lines[1], "cpu" + id) << r.out;
+  EXPECT_EQ(lines[2], "1") << r.out;
+  EXPECT_EQ(lines[3], "taskset-ok") << r.out;
+  EXPECT_EQ(split_ws(lines[4]).back(), "1") << r.out;
+  EXPECT_EQ(split_ws(lines[5]).back(), id) << r.out;
+  auto busy = split_ws(lines[6]);
+  ASSERT_EQ(busy.size(), 2u) << r.out;
+  EXPECT_GE(parse_u64(busy[1]), 50u) << "vmstat's last line under a busy loop on the one visible CPU:\n" << r.out;
+}
+
 TEST_F(LauncherLimits, UptimeIsTheContainers) {
   auto r = run({"--", "cat", "/proc/uptime"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -11,13 +11,6 @@ in_scope() {
   systemd-run --quiet --scope --collect "${props[@]}" "$@"
 }
 
-# cpu_list_count "0-2,5" -> 4
-cpu_list_count() {
-  awk -v l="$1" 'BEGIN { n = 0; k = split(l, r, ","); for (i = 1; i <= k; i++) {
-    if (r[i] !~ /^[0-9]+(-[0-9]+)?$/) { print "invalid"; exit }
-    m = split(r[i], e, "-"); n += (m == 2 ? e[2] - e[1] + 1 : 1) } print n }'
-}
-
 check_fs_service() {
   local t="fs: nestbox-fs.service mounts $FS_MNT"
   if [[ ! -f /etc/systemd/system/nestbox-fs.service ]]; then
@@ -48,12 +41,16 @@ check_fs_service() {
   cpus=$(in_scope CPUQuota=100% -- grep -c '^processor' "$FS_MNT/proc/cpuinfo" 2>&1)
   check "fs: cpuinfo follows CPUQuota= (cpu.max)" "expected $want processor(s), got '$cpus'" test "$cpus" = "$want"
 
-  # cpuset.cpus.effective from AllowedCPUs=: exactly one CPU listed as online
-  # (nestbox-fs may renumber CPUs, so only the count is compared).
-  local online
+  # cpuset.cpus.effective from AllowedCPUs=: exactly that CPU listed as online,
+  # with its host number (so taskset and sched_setaffinity accept it), and only
+  # its cpuN directory in the sysfs CPU view.
+  local online dirs
   online=$(in_scope AllowedCPUs=1 -- cat "$FS_MNT/sys/devices/system/cpu/online" 2>&1)
-  check "fs: cpu/online follows AllowedCPUs= (cpuset.cpus.effective)" "expected one CPU, got '$online'" \
-    test "$(cpu_list_count "$online")" = 1
+  check "fs: cpu/online follows AllowedCPUs= (cpuset.cpus.effective)" "expected '1', got '$online'" \
+    test "$online" = 1
+  dirs=$(in_scope AllowedCPUs=1 -- ls "$FS_MNT/sys/devices/system/cpu" 2>&1 | grep -E '^cpu[0-9]+$' | paste -sd, -)
+  check "fs: the sysfs CPU directory lists only the allowed CPU" "expected 'cpu1', got '$dirs'" \
+    test "$dirs" = cpu1
 
   # Uptime is the age of the reader's pid namespace init: read in a fresh pid
   # namespace it can be no larger than the guest time that passed around the read.
