@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,6 +414,59 @@ TEST_F(FsToolsTest, StraySignalsDoNotStopTheDaemon) {
   auto r = testkit::run({"cat", mnt("proc/meminfo")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("MemTotal:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nestbox::fs::test
+
+namespace nestbox::fs::test {
+namespace {
+
+// The whole disk behind a directory's filesystem ("MAJ:MIN"), nullopt when it
+// is not on a block device (tmpfs, overlay).
+std::optional<std::string> disk_of(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || major(st.st_dev) == 0) return std::nullopt;
+  std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  const std::string sys = "/sys/dev/block/" + dev;
+  if (::access(sys.c_str(), F_OK) != 0) return std::nullopt;
+  if (::access((sys + "/partition").c_str(), F_OK) == 0) {
+    // A partition: its disk is the parent directory in sysfs.
+    std::string parent = slurp(sys + "/../dev");
+    if (parent.empty()) return std::nullopt;
+    dev = std::string(trim(parent));
+  }
+  return dev;
+}
+
+// A write with fsync in the container shows up in its /proc/diskstats row of
+// that disk (v2: io.stat; v1: the throttle counters, which count only with a
+// rule, so the test sets a rule no write reaches, or BFQ's).
+TEST_F(FsToolsTest, DiskstatsCountTheContainersWrites) {
+  std::string target = "/var/tmp";
+  auto disk = disk_of(target);
+  if (!disk) GTEST_SKIP() << target << " is not on a block device here, so no block I/O can be counted";
+  CgroupPath c = sandbox().make("io");
+  if (layout_.layout != Layout::Unified) {
+    try {
+      tree().set_limit(c, "io.max", *disk + " wbps=1099511627776");
+    } catch (const std::exception& e) {
+      GTEST_SKIP() << "cannot set a v1 throttle rule on " << *disk << ": " << e.what();
+    }
+  }
+  const std::string file = target + "/nestbox-diskstats-" + std::to_string(getpid());
+  auto out = run_in(c, {"sh", "-c", "dd if=/dev/zero of=" + file + " bs=1M count=4 oflag=direct conv=fsync 2>/dev/null; rm -f " +
+                                        file + "; cat " + mnt("proc/diskstats")});
+  const auto colon = disk->find(':');
+  const std::string maj = disk->substr(0, colon), min = disk->substr(colon + 1);
+  bool found = false;
+  for (auto line : split_lines(out)) {
+    auto f = split_ws(line);
+    if (f.size() < 10 || f[0] != maj || f[1] != min) continue;
+    found = true;
+    EXPECT_GE(parse_u64(f[9]), 4u * 1024 * 1024 / 512) << "sectors written\n" << out;  // 4 MiB in 512-byte sectors
+  }
+  EXPECT_TRUE(found) << "no row for " << *disk << ":\n" << out;
 }
 
 }  // namespace

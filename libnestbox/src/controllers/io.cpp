@@ -1,5 +1,6 @@
 // io / blkio: v2 io.stat and io.max; v1 blkio.throttle.* ("MAJ:MIN Op N" lines
 // to read, "MAJ:MIN N" to write, 0 meaning no limit).
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -131,20 +132,31 @@ std::vector<IoDeviceStats> read_io_v2(const CgroupDir& dir) {
 }
 
 std::vector<IoDeviceStats> read_io_v1(const CgroupDir& dir) {
-  std::map<std::uint64_t, IoDeviceStats> by_dev;
-  // The throttle files count every bio; the blkio.io_* ones only exist with a
-  // proportional scheduler (CFQ/BFQ), so they are the fallback.
-  for (auto [bytes_file, ios_file] : {std::pair{"blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"},
-                                      std::pair{"blkio.io_service_bytes", "blkio.io_serviced"}}) {
-    auto bytes = dir.read(bytes_file);
-    auto ios = dir.read(ios_file);
-    if (!bytes && !ios) continue;
-    if (bytes) read_v1_ops(*bytes, by_dev, true);
-    if (ios) read_v1_ops(*ios, by_dev, false);
-    break;
+  // v1 has no counter that always counts: the throttle files count only the bios
+  // of devices with a throttle rule, the BFQ files only those of devices that
+  // use the BFQ scheduler (CFQ-era kernels: blkio.io_*). Each source counts where
+  // it counts and nothing elsewhere, so per device the larger value is the
+  // count. The _recursive files include the cgroup's descendants, as io.stat does.
+  std::map<std::uint64_t, IoDeviceStats> merged;
+  for (auto [bytes_file, ios_file] :
+       {std::pair{"blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive"},
+        std::pair{"blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive"},
+        std::pair{"blkio.io_service_bytes_recursive", "blkio.io_serviced_recursive"}}) {
+    std::map<std::uint64_t, IoDeviceStats> by_dev;
+    if (auto bytes = dir.read(bytes_file)) read_v1_ops(*bytes, by_dev, true);
+    if (auto ios = dir.read(ios_file)) read_v1_ops(*ios, by_dev, false);
+    for (auto& [key, e] : by_dev) {
+      auto [it, fresh] = merged.emplace(key, e);
+      if (fresh) continue;
+      IoDeviceStats& m = it->second;
+      for (auto [mine, theirs] : {std::pair{&m.rbytes, e.rbytes}, std::pair{&m.wbytes, e.wbytes},
+                                  std::pair{&m.rios, e.rios}, std::pair{&m.wios, e.wios},
+                                  std::pair{&m.dbytes, e.dbytes}, std::pair{&m.dios, e.dios}})
+        *mine = std::max(*mine, theirs);
+    }
   }
   std::vector<IoDeviceStats> out;
-  for (auto& [key, e] : by_dev) out.push_back(e);
+  for (auto& [key, e] : merged) out.push_back(e);
   return out;
 }
 

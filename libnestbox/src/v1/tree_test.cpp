@@ -46,10 +46,12 @@ class V1Fixture : public ::testing::Test {
     dir_.cgroup("cpuset/a", {{"cpuset.cpus", "0-1\n"}, {"cpuset.mems", "0\n"}, {"cpuset.effective_cpus", "0-1\n"}});
     dir_.cgroup("cpuset/a/b", {{"cpuset.cpus", "\n"}, {"cpuset.mems", "\n"}});
     dir_.cgroup("pids/a/b", {{"pids.current", "2\n"}, {"pids.max", "max\n"}});
-    dir_.cgroup("blkio/a", {{"blkio.throttle.io_service_bytes",
+    dir_.cgroup("blkio/a", {{"blkio.throttle.io_service_bytes_recursive",
                              "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Async 0\n8:0 Discard 0\n"
                              "8:0 Total 12288\n8:16 Read 1\n8:16 Write 0\nTotal 12289\n"},
-                            {"blkio.throttle.io_serviced", "8:0 Read 2\n8:0 Write 3\n8:0 Total 5\nTotal 5\n"},
+                            {"blkio.throttle.io_serviced_recursive", "8:0 Read 2\n8:0 Write 3\n8:0 Total 5\nTotal 5\n"},
+                            // BFQ counts the device without a throttle rule.
+                            {"blkio.bfq.io_service_bytes_recursive", "8:16 Read 5000\n8:16 Write 0\nTotal 5000\n"},
                             {"blkio.throttle.read_bps_device", ""},
                             {"blkio.throttle.write_bps_device", ""},
                             {"blkio.throttle.read_iops_device", ""},
@@ -142,6 +144,7 @@ TEST_F(V1Fixture, CpuCpusetPidsIoReaders) {
   EXPECT_EQ(io[0].rios, 2u);
   EXPECT_EQ(io[0].wios, 3u);
   EXPECT_EQ(io[1].minor, 16u);
+  EXPECT_EQ(io[1].rbytes, 5000u);  // the larger of the throttle (1) and BFQ (5000) counts
   EXPECT_NE(tree_->pressure(P("/a"), "cpu")->find("total=9"), std::string::npos);
   EXPECT_EQ(open(false)->pressure(P("/a"), "cpu"), std::nullopt);
 }
