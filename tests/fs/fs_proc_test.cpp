@@ -160,14 +160,26 @@ TEST_F(FsProcTest, ChunkedAndOffsetReadsAreConsistent) {
     char ch;
     while (::read(fd, &ch, 1) == 1) whole.push_back(ch);  // 1-byte reads
     if (whole.find("MemTotal:") != 0) return 12;
-    // pread at every offset sees the same text as the byte loop did.
-    for (std::size_t off = 0; off < whole.size(); off += 97) {
+    // A pread at offset 0 renders afresh; reads at later offsets, in any order
+    // and size, continue that rendering: read it whole in 7-byte chunks from
+    // offset 1, then check scattered preads against it.
+    char first;
+    if (::pread(fd, &first, 1, 0) != 1 || first != 'M') return 13;
+    std::string again(1, first);
+    for (;;) {
+      char buf[7];
+      ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(again.size()));
+      if (n <= 0) break;
+      again.append(buf, static_cast<std::size_t>(n));
+    }
+    if (again.find("MemTotal:") != 0) return 14;
+    for (std::size_t off = 97; off < again.size(); off += 97) {
       char buf[64];
       ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(off));
-      if (n <= 0 || whole.compare(off, static_cast<std::size_t>(n), buf, static_cast<std::size_t>(n)) != 0) return 13;
+      if (n <= 0 || again.compare(off, static_cast<std::size_t>(n), buf, static_cast<std::size_t>(n)) != 0) return 15;
     }
     char tail;
-    if (::pread(fd, &tail, 1, static_cast<off_t>(whole.size())) != 0) return 14;  // EOF
+    if (::pread(fd, &tail, 1, static_cast<off_t>(again.size())) != 0) return 16;  // EOF
     ::close(fd);
     return 0;
   });
