@@ -123,8 +123,12 @@ std::string Manager::create_and_attach(const Caller& caller, std::string_view na
   const std::string path = CgroupPath::parse(request_user_delegation(caller)).child(name).str();
   create(caller, path, limits);
   try {
-    attach(caller, path, pid);
+    // Mark first, then attach: attach() counts a marked cgroup as populated the
+    // moment it receives the process. Marking afterwards would record
+    // "never populated" whenever the process had already exited (its launcher
+    // killed mid-start), and such a mark is never swept: the name stayed taken.
     if (remove_when_empty) remove_on_empty(caller, path, true);
+    attach(caller, path, pid);
   } catch (...) {
     try {
       remove(caller, path, true);

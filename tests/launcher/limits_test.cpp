@@ -247,6 +247,44 @@ TEST_F(LauncherLimits, ForeignCgroupWithTheSameNameIsLeftAlone) {
   tree.remove(theirs);
 }
 
+TEST_F(LauncherLimits, KilledLauncherAtAnyInstantOfStartLeavesNothing) {
+  // SIGKILL lands at spread-out instants of start-up: before the manager call,
+  // while it runs, between the attach and the mark, after the command started.
+  // Whatever the instant, the container's processes die with the launcher
+  // (PDEATHSIG), the cgroup goes (never created, undone, or RemoveOnEmpty) and
+  // the name can be used again.
+  const auto& user = testkit::test_user();
+  testkit::RunOptions as_user;
+  as_user.uid = user.uid;
+  as_user.gid = user.gid;
+  const CgroupPath grant = g_stack->sandbox->root().child("user-" + std::to_string(user.uid));
+  std::vector<std::string> names;
+  constexpr int kRuns = 40;
+  for (int i = 0; i < kRuns; ++i) {
+    const std::string name = name_ + "-k" + std::to_string(i);
+    names.push_back(name);
+    auto child = testkit::Child::spawn({g_stack->launcher, "--bus", g_stack->bus->address(), "--fs",
+                                        g_stack->fs->mountpoint(), "--name", name, "--memory", "64M", "--", "sleep",
+                                        "600"},
+                                       as_user);
+    // 0 to 39 ms in steps that do not repeat the same phase: start-up takes ~10-30 ms.
+    ::usleep(static_cast<useconds_t>((i * 7919) % 40) * 1000);
+    child.kill(SIGKILL);
+    child.wait();
+  }
+  for (const std::string& name : names) {
+    EXPECT_TRUE(eventually([&] { return processes_mentioning(name).empty(); })) << "leftover processes of " << name;
+    EXPECT_TRUE(eventually([&] { return !g_stack->sandbox->tree().exists(grant.child(name)); }))
+        << "leftover cgroup " << grant.child(name).str();
+    EXPECT_TRUE(mounts_mentioning(name).empty()) << name;
+  }
+  // The names are free again, and nothing counts against the quota.
+  const std::string again = names.front();
+  auto r = run_launcher(g_stack->launcher, {"--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(),
+                                            "--name", again, "--memory", "64M", "--", "true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(LauncherLimits, UnreachableManagerIsAClearError) {
   auto r = run_launcher(g_stack->launcher, {"--bus", "unix:path=/nonexistent/nestbox-bus", "--name", name_,
                                             "--memory", "64M", "--", "true"});
