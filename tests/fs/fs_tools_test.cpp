@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "fs_fixture.hpp"
@@ -278,6 +279,42 @@ TEST_F(FsToolsTest, SysfsCpuDirectoryShowsOnlyTheVisibleCpusWithHostIds) {
 // A quota alone shows the first ceil(quota) CPUs, in sysfs too. (nproc --all is
 // not asked here: when sysconf says 1 or 2 it trusts the affinity mask instead,
 // which a quota does not change; nestbox-run sees to that.)
+// htop counts CPUs from the sysfs directory and divides each process's ticks by
+// one CPU's share of the aggregate /proc/stat line: with the host's CPU count it
+// drew a phantom, idle meter and doubled every process's CPU%. The real,
+// interactive htop runs in a terminal (tmux) and its screen is read back.
+TEST_F(FsToolsTest, HtopDrawsOneMeterPerVisibleCpuAndTrueProcessPercentages) {
+  for (const char* tool : {"htop", "tmux"})
+    if (testkit::run({"sh", "-c", std::string("command -v ") + tool}).exit_code != 0)
+      GTEST_SKIP() << tool << " is not installed (scripts/install-deps.sh installs it)";
+  auto c = container("htop");
+  auto load = busy(c);
+  std::this_thread::sleep_for(300ms);
+  const std::string sock = "nestbox-htop-" + std::to_string(::getpid());
+  // htop refreshes every second (-d 10); after a few refreshes the screen shows
+  // rates measured over the container's own counters.
+  auto screen = inside(c, "home=$(mktemp -d) && trap 'tmux -L " + sock + " kill-server 2>/dev/null; rm -rf \"$home\"' EXIT && "
+                          "HOME=$home tmux -L " + sock + " new-session -d -x 200 -y 60 'htop -d 10 -s PERCENT_CPU' && "
+                          "sleep 4 && tmux -L " + sock + " capture-pane -p");
+  int meters = 0;
+  std::optional<double> busy_pct;
+  const std::string busy_pid = std::to_string(load.pid());
+  for (auto line : split_lines(screen)) {
+    std::string l(line);
+    unsigned cpu = 0;
+    char bracket = 0;
+    if (std::sscanf(l.c_str(), " %u%c", &cpu, &bracket) == 2 && bracket == '[') ++meters;
+    auto f = split_ws(line);
+    // "PID USER PRI NI VIRT RES SHR S CPU% MEM% TIME+ Command"
+    if (f.size() > 9 && f[0] == busy_pid) busy_pct = std::stod(std::string(f[8]));
+  }
+  EXPECT_EQ(meters, 1) << screen;
+  ASSERT_TRUE(busy_pct.has_value()) << "the busy process " << busy_pid << " is not on the screen:\n" << screen;
+  // A 50% quota on one visible CPU: about 50%, never beyond one CPU.
+  EXPECT_GE(*busy_pct, 25.0) << screen;
+  EXPECT_LE(*busy_pct, 100.0) << screen;
+}
+
 TEST_F(FsToolsTest, QuotaShrinksTheSysfsCpus) {
   CgroupPath c = sandbox().make("quota");
   tree().set_limit(c, "cpu.max", "100000 100000");
@@ -460,6 +497,52 @@ TEST_F(FsToolsTest, DiskstatsCountTheContainersWrites) {
     EXPECT_GE(parse_u64(f[9]), 4u * 1024 * 1024 / 512) << "sectors written\n" << out;  // 4 MiB in 512-byte sectors
   }
   EXPECT_TRUE(found) << "no row for " << *disk << ":\n" << out;
+}
+
+// iostat's first report divides the diskstats totals by /proc/uptime: both must
+// be the container's, or the rates come out absurd (host totals over a young
+// container's time base).
+TEST_F(FsToolsTest, IostatRatesAreTheContainers) {
+  if (testkit::run({"sh", "-c", "command -v iostat"}).exit_code != 0)
+    GTEST_SKIP() << "iostat is not installed (sysstat; scripts/install-deps.sh installs it)";
+  std::string target = "/var/tmp";
+  auto disk = disk_of(target);
+  if (!disk) GTEST_SKIP() << target << " is not on a block device here, so no block I/O can be counted";
+  CgroupPath c = sandbox().make("iostat");
+  try {
+    tree().set_limit(c, "io.max", *disk + " wbps=1099511627776");
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot set an io rule on " << *disk << ": " << e.what();
+  }
+  const std::string file = target + "/nestbox-iostat-" + std::to_string(getpid());
+  auto out = inside(c, "dd if=/dev/zero of=" + file + " bs=64k count=64 oflag=direct conv=fsync 2>/dev/null; rm -f " +
+                           file + "; cat /proc/uptime; cat /proc/diskstats; echo ---; iostat -d 1 1");
+  const auto colon = disk->find(':');
+  const std::string maj = disk->substr(0, colon), min = disk->substr(colon + 1);
+  const auto sep = out.find("---\n");
+  ASSERT_NE(sep, std::string::npos) << out;
+  double uptime = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%lf", &uptime), 1) << out;
+  std::string name;
+  std::uint64_t ios = 0;
+  for (auto line : split_lines(out.substr(0, sep))) {
+    auto f = split_ws(line);
+    if (f.size() < 10 || f[0] != maj || f[1] != min) continue;
+    name = std::string(f[2]);
+    ios = parse_u64(f[3]) + parse_u64(f[7]);
+  }
+  ASSERT_FALSE(name.empty()) << "no row for " << *disk << ":\n" << out;
+  EXPECT_GE(ios, 64u) << out;
+  std::optional<double> tps;
+  for (auto line : split_lines(out.substr(sep))) {
+    auto f = split_ws(line);
+    if (f.size() >= 2 && f[0] == name) tps = std::stod(std::string(f[1]));
+  }
+  ASSERT_TRUE(tps.has_value()) << out;
+  // The container's transfers over the container's uptime (iostat read both a
+  // moment later, hence the slack), not host totals over it.
+  EXPECT_LE(*tps, 2.0 * static_cast<double>(ios) / std::max(uptime, 0.01) + 1.0) << out;
+  EXPECT_GT(*tps, 0.0) << out;
 }
 
 }  // namespace
