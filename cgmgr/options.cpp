@@ -6,7 +6,7 @@ namespace nestbox::cgmgr {
 
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
   CLI::App app{"nestbox-cgmgr: D-Bus cgroup manager that delegates cgroup subtrees to users"};
-  app.set_version_flag("--version", std::string("nestbox-cgmgr ") + NESTBOX_VERSION);
+  app.set_version_flag("-V,--version", std::string("nestbox-cgmgr ") + NESTBOX_VERSION);
   app.add_option("--bus", options.bus, "\"system\", \"session\" or a D-Bus address (unix:path=...)")
       ->capture_default_str();
   app.add_option("--root", options.root,
@@ -20,7 +20,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2, as for nestbox-fs.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   options.policy_given = policy->count() > 0;
   return std::nullopt;

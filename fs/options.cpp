@@ -30,8 +30,9 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
   std::string cpu_view = "both";
   std::string log_level = "info";
   bool no_allow_other = false;
-  app.add_option("mountpoint", opts.mountpoint, "Directory to mount on (e.g. /var/lib/nestbox/fs)")
-      ->required();
+  // Not ->required(): CLI11 checks requirements before unknown options, so a
+  // mistyped option would be reported as a missing mountpoint.
+  app.add_option("mountpoint", opts.mountpoint, "Directory to mount on (e.g. /var/lib/nestbox/fs)");
   app.add_flag("-f,--foreground", opts.foreground, "Stay in the foreground");
   app.add_option("--cpu-view", cpu_view, "Which limits shrink the visible CPUs")
       ->check(CLI::IsMember({"cpuset", "quota", "both"}))
@@ -52,10 +53,16 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
     opts.cpu_view = parse_cpu_view(cpu_view);
     opts.log_level = parse_log_level(log_level);
   } catch (const CLI::ParseError& e) {
-    exit_code = app.exit(e);
+    // --help and --version exit 0; every usage error exits 2, as for the other programs.
+    exit_code = app.exit(e) == 0 ? 0 : 2;
     return std::nullopt;
   } catch (const Error& e) {
     std::fprintf(stderr, "nestbox-fs: %s\n", e.what());
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (opts.mountpoint.empty()) {
+    std::fprintf(stderr, "nestbox-fs: a mountpoint is required (nestbox-fs [OPTIONS] MOUNTPOINT; see --help)\n");
     exit_code = 2;
     return std::nullopt;
   }

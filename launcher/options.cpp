@@ -139,7 +139,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   CLI::App app{kDescription, "nestbox-run"};
   app.footer(kFooter);
   app.prefix_command();
-  app.set_version_flag("--version", std::string("nestbox-run ") + NESTBOX_VERSION);
+  app.set_version_flag("-V,--version", std::string("nestbox-run ") + NESTBOX_VERSION);
   app.add_option("-n,--name", r.name, "Container name (unique per user; default nb-<pid>)");
   app.add_option("--rootfs", rootfs, "Root directory (default: the host's / bound read-only)")
       ->type_name("DIR");
