@@ -24,6 +24,9 @@ struct Caller {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+  // The caller's pid namespace is not the manager's: a pid number it sends means
+  // another process here (or none), so numeric pids other than 0 are refused.
+  bool foreign_pid_ns = false;
   bool is_root() const noexcept { return uid == 0; }
   std::string describe() const;  // "uid=1000 pid=4242"
 };

@@ -1,13 +1,16 @@
 #include "manager.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <sys/syscall.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
+#include <fstream>
+#include <optional>
+#include <utility>
 
 #include "nestbox/error.hpp"
 #include "nestbox/unique_fd.hpp"
@@ -21,7 +24,31 @@ pid_t resolve_pid(const Caller& caller, std::uint32_t pid) {
     return caller.pid;
   }
   if (pid > static_cast<std::uint32_t>(INT_MAX)) throw Error(Errc::InvalidValue, "pid " + std::to_string(pid) + " is out of range");
+  // The number would be read in the manager's pid namespace, where it names
+  // another process than the one the caller means (or none).
+  if (caller.foreign_pid_ns)
+    throw Error(Errc::InvalidValue, "pid " + std::to_string(pid) +
+                                        " is a number in your pid namespace, which is not the manager's: name the "
+                                        "process with a pidfd (AttachPidfd, CreateAndAttachPidfd, GetPidfdCgroup) or "
+                                        "pass 0 for yourself");
   return static_cast<pid_t>(pid);
+}
+
+// The process a pidfd refers to, by its pid in the manager's namespace (the
+// kernel's fdinfo "Pid:" line: -1 once it exited, 0 if it is not visible here).
+// The returned fd is our own duplicate, pinning the process for the checks.
+std::pair<pid_t, UniqueFd> resolve_pidfd(int pidfd) {
+  if (pidfd < 0) throw Error(Errc::InvalidValue, "no pidfd was passed");
+  UniqueFd pin(::fcntl(pidfd, F_DUPFD_CLOEXEC, 3));
+  if (!pin) throw Error(Errc::InvalidValue, "the pidfd cannot be duplicated", errno);
+  std::ifstream info("/proc/self/fdinfo/" + std::to_string(pin.get()));
+  std::optional<long> pid;
+  for (std::string line; std::getline(info, line);)
+    if (line.rfind("Pid:", 0) == 0) pid = std::strtol(line.c_str() + 4, nullptr, 10);
+  if (!pid) throw Error(Errc::InvalidValue, "the fd passed is not a pidfd");
+  if (*pid == -1) throw Error(Errc::NotFound, "the process of the pidfd exited", ESRCH);
+  if (*pid <= 0) throw Error(Errc::InvalidValue, "the process of the pidfd is not visible in the manager's pid namespace");
+  return {static_cast<pid_t>(*pid), std::move(pin)};
 }
 
 // A pidfd pins the identity of the process being checked: if it is still alive
@@ -176,10 +203,26 @@ std::string Manager::get_value(const Caller&, std::string_view text, std::string
 void Manager::attach(const Caller& caller, std::string_view text, std::uint32_t raw_pid) {
   const CgroupPath dest = CgroupPath::parse(text);
   const pid_t pid = resolve_pid(caller, raw_pid);
+  attach_pinned(caller, dest, pid, pin_process(pid));
+}
+
+void Manager::attach_pidfd(const Caller& caller, std::string_view text, int pidfd) {
+  const CgroupPath dest = CgroupPath::parse(text);
+  auto [pid, pin] = resolve_pidfd(pidfd);
+  attach_pinned(caller, dest, pid, std::move(pin));
+}
+
+std::string Manager::pidfd_cgroup(const Caller&, int pidfd) const {
+  auto [pid, pin] = resolve_pidfd(pidfd);
+  std::string path = tree_.primary_cgroup_of(pid).str();
+  if (!pinned_alive(pin)) throw Error(Errc::NotFound, "the process of the pidfd exited", ESRCH);
+  return path;
+}
+
+void Manager::attach_pinned(const Caller& caller, const CgroupPath& dest, pid_t pid, UniqueFd pin) {
   auth_.authorize_mutation(caller, dest, grants(), "Attach");
   auto guard = domains_.lock(domain_key(dest));
   auto grant = auth_.authorize_mutation(caller, dest, grants(), "Attach");
-  UniqueFd pin = pin_process(pid);
   const ProcStatus status = tree_.proc().status(pid);
   const CgroupPath source = tree_.primary_cgroup_of(pid);
   auth_.authorize_attach(caller, dest, grant, status, source);

@@ -18,6 +18,7 @@
 #include "authorizer.hpp"
 #include "keyed_mutex.hpp"
 #include "nestbox/cgroup_tree.hpp"
+#include "nestbox/unique_fd.hpp"
 #include "policy.hpp"
 #include "state_store.hpp"
 
@@ -54,6 +55,12 @@ class Manager {
                                 std::uint32_t pid, bool remove_when_empty);
   void attach(const Caller& caller, std::string_view path, std::uint32_t pid);
   std::string pid_cgroup(const Caller& caller, std::uint32_t pid) const;
+  // The pidfd forms: the process is the one `pidfd` refers to (the caller's fd,
+  // received over the bus), in whatever pid namespace the caller is.
+  std::string create_and_attach_pidfd(const Caller& caller, std::string_view name, const Limits& limits, int pidfd,
+                                      bool remove_when_empty);
+  void attach_pidfd(const Caller& caller, std::string_view path, int pidfd);
+  std::string pidfd_cgroup(const Caller& caller, int pidfd) const;
   std::vector<std::string> list_children(const Caller& caller, std::string_view path) const;
   std::vector<std::uint32_t> processes(const Caller& caller, std::string_view path, bool recursive) const;
   void remove(const Caller& caller, std::string_view path, bool recursive);
@@ -81,6 +88,12 @@ class Manager {
 
  private:
   std::vector<Grant> grants() const;
+  // Attach's checks and write for a process already pinned by `pin` (a pidfd,
+  // or an empty fd on kernels without pidfds).
+  void attach_pinned(const Caller& caller, const CgroupPath& dest, pid_t pid, UniqueFd pin);
+  // CreateAndAttach's sequence, for either way of naming the process.
+  std::string create_then_attach(const Caller& caller, std::string_view name, const Limits& limits,
+                                 bool remove_when_empty, const std::function<void(const std::string&)>& attach);
   // Lock serializing mutations of one delegation (or one top-level subtree of Root).
   std::string domain_key(const CgroupPath& path) const;
   Quota quota_of(const Grant& grant) const;

@@ -114,30 +114,44 @@ std::string Manager::request_user_delegation(const Caller& caller) {
   return path.str();
 }
 
-std::string Manager::create_and_attach(const Caller& caller, std::string_view name, const Limits& limits,
-                                       std::uint32_t pid, bool remove_when_empty) {
+std::string Manager::create_then_attach(const Caller& caller, std::string_view name, const Limits& limits,
+                                        bool remove_when_empty,
+                                        const std::function<void(const std::string&)>& attach) {
+  Manager& m = *this;
   std::string why;
   if (!CgroupPath::is_valid_name(name, &why))
     throw Error(Errc::InvalidPath, "'" + std::string(name) + "' is not a cgroup name: " + why);
   normalize_all(limits);  // throws for a bad limit before the delegation may be created
-  const std::string path = CgroupPath::parse(request_user_delegation(caller)).child(name).str();
-  create(caller, path, limits);
+  const std::string path = CgroupPath::parse(m.request_user_delegation(caller)).child(name).str();
+  m.create(caller, path, limits);
   try {
-    // Mark first, then attach: attach() counts a marked cgroup as populated the
+    // Mark first, then attach: attach counts a marked cgroup as populated the
     // moment it receives the process. Marking afterwards would record
     // "never populated" whenever the process had already exited (its launcher
     // killed mid-start), and such a mark is never swept: the name stayed taken.
-    if (remove_when_empty) remove_on_empty(caller, path, true);
-    attach(caller, path, pid);
+    if (remove_when_empty) m.remove_on_empty(caller, path, true);
+    attach(path);
   } catch (...) {
     try {
-      remove(caller, path, true);
+      m.remove(caller, path, true);
     } catch (const Error& e) {
       spdlog::warn("CreateAndAttach: cannot undo {}: {}", path, e.what());
     }
     throw;
   }
   return path;
+}
+
+std::string Manager::create_and_attach(const Caller& caller, std::string_view name, const Limits& limits,
+                                       std::uint32_t pid, bool remove_when_empty) {
+  return create_then_attach(caller, name, limits, remove_when_empty,
+                            [&](const std::string& path) { attach(caller, path, pid); });
+}
+
+std::string Manager::create_and_attach_pidfd(const Caller& caller, std::string_view name, const Limits& limits,
+                                             int pidfd, bool remove_when_empty) {
+  return create_then_attach(caller, name, limits, remove_when_empty,
+                            [&](const std::string& path) { attach_pidfd(caller, path, pidfd); });
 }
 
 void Manager::restore() {

@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <tuple>
 
@@ -14,6 +15,16 @@ namespace {
 constexpr std::size_t kMaxCachedCallers = 4096;
 
 sdbus::Error to_dbus(const Error& e) { return sdbus::Error(dbus_error_name(e.code()), e.what()); }
+
+// Whether process `pid` lives in another pid namespace than ours. A process we
+// cannot inspect counts as foreign: its numeric pids are then refused, which
+// only costs it the pidfd form, never lets a wrong process be moved.
+bool in_other_pid_ns(pid_t pid) {
+  struct stat mine {}, theirs {};
+  if (::stat("/proc/self/ns/pid", &mine) != 0) return false;  // no namespaces: nothing to tell apart
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &theirs) != 0) return true;
+  return mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev;
+}
 
 }  // namespace
 
@@ -65,6 +76,7 @@ std::optional<Caller> Service::current_caller(std::string* error) {
     }
     caller.uid = uid->second.get<uint32_t>();
     if (auto pid = creds.find("ProcessID"); pid != creds.end()) caller.pid = static_cast<pid_t>(pid->second.get<uint32_t>());
+    caller.foreign_pid_ns = caller.pid > 0 && in_other_pid_ns(caller.pid);
   } catch (const sdbus::Error& e) {
     *error = "cannot identify the caller: " + e.getMessage();
     return std::nullopt;
@@ -110,9 +122,9 @@ void Service::dispatch(sdbus::Result<Out...>&& result, std::string what, bool mu
       shared->returnError(sdbus::Error(dbus_error_name(Errc::Io), std::string("internal error: ") + e.what()));
     }
   };
-  if (!pool_.try_submit(std::move(job))) {
+  if (!pool_.try_submit(caller->uid, std::move(job))) {
     spdlog::warn("{} by {}: refused, server busy", what, caller->describe());
-    shared->returnError(sdbus::Error(dbus_error_name(Errc::Busy), "the manager is overloaded; retry shortly"));
+    shared->returnError(sdbus::Error(dbus_error_name(Errc::Busy), "the manager is busy (your share of its queue, or the whole queue, is full); retry shortly"));
   }
 }
 
@@ -168,6 +180,31 @@ void Service::Attach(sdbus::Result<>&& result, std::string path, uint32_t pid) {
 void Service::GetPidCgroup(sdbus::Result<std::string>&& result, uint32_t pid) {
   dispatch(std::move(result), "GetPidCgroup " + std::to_string(pid), false,
            [this, pid](const Caller& c) { return manager_.pid_cgroup(c, pid); });
+}
+
+void Service::AttachPidfd(sdbus::Result<>&& result, std::string path, sdbus::UnixFd pidfd) {
+  auto fd = std::make_shared<sdbus::UnixFd>(std::move(pidfd));
+  dispatch(std::move(result), "AttachPidfd to " + path, true,
+           [this, path, fd](const Caller& c) { manager_.attach_pidfd(c, path, fd->get()); });
+}
+
+void Service::CreateAndAttachPidfd(sdbus::Result<std::string>&& result, std::string name,
+                                   std::map<std::string, std::string> limits, sdbus::UnixFd pidfd,
+                                   bool remove_on_empty) {
+  std::string what = "CreateAndAttachPidfd " + name;
+  for (const auto& [k, v] : limits) what += " " + k + "=" + v;
+  auto fd = std::make_shared<sdbus::UnixFd>(std::move(pidfd));
+  dispatch(std::move(result), what, true, [this, name, limits, fd, remove_on_empty](const Caller& c) {
+    std::string path = manager_.create_and_attach_pidfd(c, name, limits, fd->get(), remove_on_empty);
+    if (remove_on_empty && marks_changed_) marks_changed_();
+    return path;
+  });
+}
+
+void Service::GetPidfdCgroup(sdbus::Result<std::string>&& result, sdbus::UnixFd pidfd) {
+  auto fd = std::make_shared<sdbus::UnixFd>(std::move(pidfd));
+  dispatch(std::move(result), "GetPidfdCgroup", false,
+           [this, fd](const Caller& c) { return manager_.pidfd_cgroup(c, fd->get()); });
 }
 
 void Service::ListChildren(sdbus::Result<std::vector<std::string>>&& result, std::string path) {

@@ -49,6 +49,11 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
                        std::map<std::string, std::string> limits, uint32_t pid, bool remove_on_empty) override;
   void Attach(sdbus::Result<>&& result, std::string path, uint32_t pid) override;
   void GetPidCgroup(sdbus::Result<std::string>&& result, uint32_t pid) override;
+  void AttachPidfd(sdbus::Result<>&& result, std::string path, sdbus::UnixFd pidfd) override;
+  void CreateAndAttachPidfd(sdbus::Result<std::string>&& result, std::string name,
+                            std::map<std::string, std::string> limits, sdbus::UnixFd pidfd,
+                            bool remove_on_empty) override;
+  void GetPidfdCgroup(sdbus::Result<std::string>&& result, sdbus::UnixFd pidfd) override;
   void ListChildren(sdbus::Result<std::vector<std::string>>&& result, std::string path) override;
   void GetProcesses(sdbus::Result<std::vector<uint32_t>>&& result, std::string path, bool recursive) override;
   void Remove(sdbus::Result<>&& result, std::string path, bool recursive) override;

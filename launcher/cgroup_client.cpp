@@ -2,11 +2,14 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
 #include "nestbox/dbus/cgmgr_proxy.hpp"
 #include "nestbox/error.hpp"
+#include "nestbox/unique_fd.hpp"
 
 namespace nestbox::launcher {
 namespace {
@@ -119,10 +122,22 @@ void CgroupClient::check_reachable(const std::string& bus_address) { check_socke
 
 std::string CgroupClient::create_and_attach(const std::string& name,
                                             const std::map<std::string, std::string>& limits, pid_t pid) {
+  const std::string what = "cannot create the container's cgroup '" + name + "' in your delegation";
+  // The process is named by a pidfd: the manager may live in another pid
+  // namespace than this launcher (a nested nestbox-run), where our number would
+  // name another process. A manager without the method gets the number.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd) {
+    try {
+      return impl_->proxy->CreateAndAttachPidfd(name, limits, sdbus::UnixFd(pidfd.get()), true);
+    } catch (const sdbus::Error& e) {
+      if (e.getName() != "org.freedesktop.DBus.Error.UnknownMethod") rethrow(e, what, bus_);
+    }
+  }
   try {
     return impl_->proxy->CreateAndAttach(name, limits, static_cast<std::uint32_t>(pid), true);
   } catch (const sdbus::Error& e) {
-    rethrow(e, "cannot create the container's cgroup '" + name + "' in your delegation", bus_);
+    rethrow(e, what, bus_);
   }
 }
 

@@ -19,10 +19,10 @@ void CgroupSetup::start(std::string name, std::map<std::string, std::string> lim
 }
 
 void CgroupSetup::run(std::string name, std::map<std::string, std::string> limits, pid_t pid) {
-  // One round trip: the delegation, the cgroup with its limits, pid 1 moved in,
-  // and the remove-on-empty mark (set once pid 1 is inside: the manager removes
-  // a marked cgroup when it goes from populated to empty, which also covers a
-  // launcher killed before it can remove the cgroup itself). The manager undoes
+  // One round trip: the delegation, the cgroup with its limits, the
+  // remove-on-empty mark and pid 1 moved in (named by a pidfd). The manager
+  // removes a marked cgroup once it has had a process and has none, which also
+  // covers a launcher killed before it can remove the cgroup itself; it undoes
   // the cgroup if the move fails.
   try {
     client_.emplace(bus_);
