@@ -70,8 +70,16 @@ std::size_t CgroupView::node_count() const {
   return nodes_.size();
 }
 
+void CgroupView::set_epoch(std::uint16_t epoch) {
+  std::lock_guard lock(mutex_);
+  epoch_base_ = kFirstIno + (std::uint64_t{epoch} << 40);
+  next_ino_ = epoch_base_;
+}
+
 CgroupView::Node CgroupView::node(std::uint64_t ino) const {
   std::lock_guard lock(mutex_);
+  if (ino < epoch_base_ || ino - epoch_base_ >= (std::uint64_t{1} << 40))
+    throw Error(Errc::NotFound, "cgroup view node of an earlier server", ESTALE);
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) hidden("inode");
   return it->second;

@@ -34,7 +34,12 @@ class CgroupView {
 
   // Directory names under MOUNTPOINT/cgroup ("memory", "cpu", "name=systemd", "unified").
   std::vector<std::string> hierarchy_names() const;
-  static bool owns(std::uint64_t ino) { return ino >= kFirstIno; }
+  // Bit 62 belongs to the sysfs CPU directory's range (cpu_dir.hpp).
+  static bool owns(std::uint64_t ino) { return ino >= kFirstIno && (ino >> 62) == 0; }
+  // Node ids carry the epoch of the server that made them (bits 40 and up),
+  // so a node id the kernel kept from an earlier server of this connection is
+  // never taken for one of ours: it answers ESTALE. Before the first lookup.
+  void set_epoch(std::uint16_t epoch);
 
   struct Entry {
     std::uint64_t ino = 0;
@@ -103,7 +108,8 @@ class CgroupView {
   std::vector<Hierarchy> hierarchies_;
   std::size_t max_nodes_;
   mutable std::mutex mutex_;
-  std::uint64_t next_ino_ = kFirstIno;
+  std::uint64_t epoch_base_ = kFirstIno + (std::uint64_t{1} << 40);
+  std::uint64_t next_ino_ = epoch_base_;
   std::unordered_map<std::uint64_t, Node> nodes_;
   std::map<Key, std::uint64_t> by_key_;
 };

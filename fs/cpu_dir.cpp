@@ -50,17 +50,23 @@ bool CpuDir::is_rendered_list(std::string_view name) {
   return std::find(std::begin(kRenderedLists), std::end(kRenderedLists), name) != std::end(kRenderedLists);
 }
 
+void CpuDir::set_epoch(std::uint16_t epoch) {
+  std::lock_guard lock(mutex_);
+  base_ = kRangeBit | (std::uint64_t{epoch} << 40);
+}
+
 std::string CpuDir::rel(std::uint64_t ino) const {
   std::lock_guard lock(mutex_);
-  if (!owns(ino) || ino - kFirstIno >= paths_.size()) throw Error(Errc::NotFound, "no such node", ENOENT);
-  return paths_[ino - kFirstIno];
+  if (owns(ino) && ((ino ^ base_) >> 40) != 0) throw Error(Errc::NotFound, "sysfs node of an earlier server", ESTALE);
+  if (!owns(ino) || ino - base_ >= paths_.size()) throw Error(Errc::NotFound, "no such node", ENOENT);
+  return paths_[ino - base_];
 }
 
 std::uint64_t CpuDir::remember(const std::string& rel) {
   std::lock_guard lock(mutex_);
   if (auto it = by_path_.find(rel); it != by_path_.end()) return it->second;
-  if (kFirstIno + paths_.size() >= kEndIno) throw Error(Errc::Io, "too many sysfs nodes", ENOSPC);
-  std::uint64_t ino = kFirstIno + paths_.size();
+  if (paths_.size() >= kMaxNodes) throw Error(Errc::Io, "too many sysfs nodes", ENOSPC);
+  std::uint64_t ino = base_ + paths_.size();
   paths_.push_back(rel);
   by_path_.emplace(rel, ino);
   return ino;

@@ -7,8 +7,11 @@
 // then agree with /proc/cpuinfo and /proc/stat.
 //
 // Nodes are host paths below the directory, numbered once and kept for the
-// daemon's life: the host directory is finite, so the table is bounded by it,
+// server's life: the host directory is finite, so the table is bounded by it,
 // and a number always means the same path (the kernel may hold it forever).
+// Numbers carry the server's epoch (bits 40-55) so that one kept by the kernel
+// from an earlier server of the connection answers ESTALE instead of naming
+// whatever path this server numbered the same.
 #pragma once
 
 #include <sys/stat.h>
@@ -29,10 +32,14 @@ namespace nestbox::fs {
 
 class CpuDir {
  public:
-  // Inode numbers of passed-through entries: below the cgroup view's range.
-  static constexpr std::uint64_t kFirstIno = 1u << 16;
-  static constexpr std::uint64_t kEndIno = 1u << 20;
-  static bool owns(std::uint64_t ino) { return ino >= kFirstIno && ino < kEndIno; }
+  // Inode numbers of passed-through entries: bit 62 set, which no other range
+  // uses. kFirstIno is the first of epoch 1.
+  static constexpr std::uint64_t kRangeBit = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kFirstIno = kRangeBit | (std::uint64_t{1} << 40);
+  static constexpr std::uint64_t kMaxNodes = std::uint64_t{1} << 20;
+  static bool owns(std::uint64_t ino) { return (ino & kRangeBit) != 0; }
+  // Before the first lookup.
+  void set_epoch(std::uint16_t epoch);
 
   // `host_dir` is /sys/devices/system/cpu (a fixture tree in tests).
   explicit CpuDir(std::string host_dir);
@@ -72,8 +79,9 @@ class CpuDir {
   struct stat host_stat(const std::string& rel) const;
 
   UniqueFd root_;
+  std::uint64_t base_ = kFirstIno;
   mutable std::mutex mutex_;
-  std::vector<std::string> paths_;  // index = ino - kFirstIno
+  std::vector<std::string> paths_;  // index = ino - base_
   std::unordered_map<std::string, std::uint64_t> by_path_;
 };
 

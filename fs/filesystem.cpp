@@ -185,26 +185,33 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_f
   });
 }
 
+// A new open of `ino` with the open's checks (throws nestbox::Error).
+std::shared_ptr<OpenFile> open_file(fuse_req_t req, fuse_ino_t ino, int flags) {
+  auto& fs = self(req);
+  auto file = std::make_shared<OpenFile>();
+  file->ino = ino;
+  if (CgroupView::owns(ino)) {
+    fs.view().open(cred_of(req), ino, flags);
+    file->source = OpenFile::Source::View;
+  } else if (CpuDir::owns(ino)) {
+    if ((flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+    fs.cpu_dir().check_open(ino, cred_of(req), visible_for(req));
+    file->source = OpenFile::Source::Cpu;
+  } else {
+    const StaticNode* n = fs.tree().find(ino);
+    if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
+    if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+    if ((flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+    file->source = OpenFile::Source::Proc;
+    file->kind = n->kind;
+  }
+  return file;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "open", [&] {
     auto& fs = self(req);
-    auto file = std::make_shared<OpenFile>();
-    file->ino = ino;
-    if (CgroupView::owns(ino)) {
-      fs.view().open(cred_of(req), ino, fi->flags);
-      file->source = OpenFile::Source::View;
-    } else if (CpuDir::owns(ino)) {
-      if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
-      fs.cpu_dir().check_open(ino, cred_of(req), visible_for(req));
-      file->source = OpenFile::Source::Cpu;
-    } else {
-      const StaticNode* n = fs.tree().find(ino);
-      if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
-      if (n->dir) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
-      if ((fi->flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
-      file->source = OpenFile::Source::Proc;
-      file->kind = n->kind;
-    }
+    auto file = open_file(req, ino, fi->flags);
     fi->direct_io = 1;
     fi->keep_cache = 0;
     fi->fh = fs.open_files().add(file);
@@ -223,9 +230,15 @@ Text render(fuse_req_t req, const OpenFile& file) {
   return std::make_shared<const std::string>();
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, "read", [&] {
-    std::shared_ptr<OpenFile> file = self(req).open_files().get(fi->fh);
+    auto& fs = self(req);
+    std::shared_ptr<OpenFile> file = fs.open_files().get(fi->fh);
+    // A file opened from an earlier server of this connection (a reader that
+    // kept it open across an upgrade or a crash): the open is made again for
+    // this read, with the same checks; node ids of the fixed tree are the same
+    // in every server, the dynamic ones of earlier servers answer ESTALE.
+    if (!file && fs.open_files().foreign(fi->fh)) file = open_file(req, ino, O_RDONLY);
     if (!file) throw Error(Errc::NotFound, "unknown file handle", EBADF);
     Text data;
     {
@@ -263,36 +276,48 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   });
 }
 
+// A new open of directory `ino`: its entries as of now (throws nestbox::Error).
+std::shared_ptr<OpenDir> open_dir(fuse_req_t req, fuse_ino_t ino) {
+  auto& fs = self(req);
+  auto dir = std::make_shared<OpenDir>();
+  dir->items.push_back({".", ino, S_IFDIR});
+  dir->items.push_back({"..", ino, S_IFDIR});
+  auto add_cpu_entries = [&](std::uint64_t node) {
+    for (auto& e : fs.cpu_dir().list(node, visible_for(req))) dir->items.push_back({std::move(e.name), 0, e.type});
+  };
+  if (CgroupView::owns(ino)) {
+    for (auto& e : fs.view().list(cred_of(req), ino)) dir->items.push_back({std::move(e.name), 0, e.type});
+  } else if (CpuDir::owns(ino)) {
+    add_cpu_entries(ino);
+  } else {
+    const StaticNode* n = fs.tree().find(ino);
+    if (!n || !n->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
+    for (const auto* c : fs.tree().children(ino))
+      dir->items.push_back({c->name, c->ino, c->dir ? mode_t{S_IFDIR} : mode_t{S_IFREG}});
+    if (n->cgroup_root)
+      for (auto& name : fs.view().hierarchy_names()) dir->items.push_back({name, 0, S_IFDIR});
+    if (n->cpu_dir) add_cpu_entries(0);
+  }
+  return dir;
+}
+
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "opendir", [&] {
     auto& fs = self(req);
-    auto dir = std::make_shared<OpenDir>();
-    dir->items.push_back({".", ino, S_IFDIR});
-    dir->items.push_back({"..", ino, S_IFDIR});
-    auto add_cpu_entries = [&](std::uint64_t node) {
-      for (auto& e : fs.cpu_dir().list(node, visible_for(req))) dir->items.push_back({std::move(e.name), 0, e.type});
-    };
-    if (CgroupView::owns(ino)) {
-      for (auto& e : fs.view().list(cred_of(req), ino)) dir->items.push_back({std::move(e.name), 0, e.type});
-    } else if (CpuDir::owns(ino)) {
-      add_cpu_entries(ino);
-    } else {
-      const StaticNode* n = fs.tree().find(ino);
-      if (!n || !n->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
-      for (const auto* c : fs.tree().children(ino))
-        dir->items.push_back({c->name, c->ino, c->dir ? mode_t{S_IFDIR} : mode_t{S_IFREG}});
-      if (n->cgroup_root)
-        for (auto& name : fs.view().hierarchy_names()) dir->items.push_back({name, 0, S_IFDIR});
-      if (n->cpu_dir) add_cpu_entries(0);
-    }
+    auto dir = open_dir(req, ino);
     fi->fh = fs.open_dirs().add(dir);
     if (fuse_reply_open(req, fi) != 0) fs.open_dirs().remove(fi->fh);
   });
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, "readdir", [&] {
-    std::shared_ptr<OpenDir> dir = self(req).open_dirs().get(fi->fh);
+    auto& fs = self(req);
+    std::shared_ptr<OpenDir> dir = fs.open_dirs().get(fi->fh);
+    // Opened from an earlier server: listed again (offsets are entry indexes,
+    // so a listing in progress goes on where it was, give or take entries that
+    // came or went).
+    if (!dir && fs.open_dirs().foreign(fi->fh)) dir = open_dir(req, ino);
     if (!dir) throw Error(Errc::NotFound, "unknown directory handle", EBADF);
     std::vector<char> buf(size);
     std::size_t used = 0;
@@ -410,6 +435,13 @@ Filesystem::Filesystem(const Options& options, const HostLayout& layout, std::un
       cpu_dir_(options.sys_cpu_dir) {}
 
 Filesystem::~Filesystem() { stop(); }
+
+void Filesystem::set_epoch(std::uint16_t epoch) {
+  open_files_.set_epoch(epoch);
+  open_dirs_.set_epoch(epoch);
+  view_.set_epoch(epoch);
+  cpu_dir_.set_epoch(epoch);
+}
 
 void Filesystem::start() { sampler_.start(); }
 void Filesystem::stop() { sampler_.stop(); }

@@ -28,6 +28,9 @@ class Filesystem {
   Filesystem& operator=(const Filesystem&) = delete;
 
   static const fuse_lowlevel_ops& operations();
+  // The epoch of this server on its connection (see handle_table.hpp); before
+  // the first request.
+  void set_epoch(std::uint16_t epoch);
   // Starts background work (after any fork to the background).
   void start();
   void stop();

@@ -1,0 +1,19 @@
+#include "session_args.hpp"
+
+#include <string>
+
+namespace nestbox::fs {
+
+FuseArgs::FuseArgs(const Options& opts) {
+  std::string mount_opts = "fsname=nestbox-fs,subtype=nestbox-fs";
+  if (opts.allow_other) mount_opts += ",allow_other";
+  fuse_opt_add_arg(&args, "nestbox-fs");
+  fuse_opt_add_arg(&args, "-o");
+  fuse_opt_add_arg(&args, mount_opts.c_str());
+  for (const auto& o : opts.fuse_options) {
+    fuse_opt_add_arg(&args, "-o");
+    fuse_opt_add_arg(&args, o.c_str());
+  }
+}
+
+}  // namespace nestbox::fs

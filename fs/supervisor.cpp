@@ -1,0 +1,342 @@
+#include "supervisor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "handoff.hpp"
+#include "nestbox/unique_fd.hpp"
+#include "session_args.hpp"
+#include "takeover.hpp"
+
+namespace nestbox::fs {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// How long a new server may take from exec to serving.
+constexpr auto kReadyTimeout = 20s;
+// How long a drained or stopped server may take to exit before it is killed.
+constexpr auto kExitTimeout = 20s;
+
+// The mounted session (no operations: the supervisor never reads the device).
+struct MountedSession {
+  fuse_session* se = nullptr;
+  bool mounted = false;
+  ~MountedSession() {
+    if (!se) return;
+    if (mounted) fuse_session_unmount(se);
+    fuse_session_destroy(se);
+  }
+};
+
+struct Child {
+  pid_t pid = -1;
+  UniqueFd ctl;
+  bool ready = false;
+  bool draining = false;
+  Clock::time_point drain_since{};
+};
+
+std::string self_path() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::string argv_of_self() {
+  std::string all;
+  if (FILE* f = std::fopen("/proc/self/cmdline", "re")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) all.append(buf, n);
+    std::fclose(f);
+  }
+  return all;
+}
+
+class Supervisor {
+ public:
+  explicit Supervisor(const Options& opts) : opts_(opts), exe_(self_path()), cmdline_(argv_of_self()) {}
+  int run();
+
+ private:
+  std::optional<Child> spawn(const std::string& why);
+  bool await_ready(Child& c);
+  void reap();
+  void on_server_gone(int status);
+  void upgrade();
+  void stop();
+
+  const Options& opts_;
+  // The binary's path as it was at start: an upgrade replaces the file there,
+  // after which /proc/self/exe names a deleted file.
+  const std::string exe_;
+  const std::string cmdline_;  // NUL-separated, as in /proc/self/cmdline
+  int fuse_fd_ = -1;            // owned by the session
+  std::string init_;            // the kernel's INIT request, once the first server read it
+  std::uint16_t epoch_ = 0;
+  std::optional<Child> server_;  // the one serving (or starting to)
+  std::optional<Child> old_;     // the one draining after an upgrade
+  unsigned failures_ = 0;        // servers in a row that died before ready
+  bool stopping_ = false;
+  bool connection_gone_ = false;
+};
+
+std::optional<Child> Supervisor::spawn(const std::string& why) {
+  // 1. A socketpair per child: its end tells us readiness, our end asks for a
+  //    drain; either side sees the other's death as EOF.
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    spdlog::error("socketpair: {}", std::strerror(errno));
+    return std::nullopt;
+  }
+  UniqueFd mine(sv[0]), theirs(sv[1]);
+  std::vector<std::string> args;
+  for (std::size_t pos = 0; pos < cmdline_.size();) {
+    std::size_t end = cmdline_.find('\0', pos);
+    if (end == std::string::npos) end = cmdline_.size();
+    args.push_back(cmdline_.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string env = std::string(kServeEnv) + "=" + std::to_string(fuse_fd_) + "," + std::to_string(theirs.get());
+
+  // 2. fork + exec of the binary now at our path. Only the two fds the server
+  //    needs lose close-on-exec, in the child.
+  ++epoch_;
+  if (epoch_ == 0) epoch_ = 1;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    spdlog::error("fork: {}", std::strerror(errno));
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) ::signal(sig, SIG_DFL);
+    ::fcntl(fuse_fd_, F_SETFD, 0);
+    ::fcntl(theirs.get(), F_SETFD, 0);
+    ::putenv(const_cast<char*>(env.c_str()));
+    // The supervisor is the service's main process; a server must not talk to
+    // the service manager in its place.
+    ::unsetenv("NOTIFY_SOCKET");
+    ::execv(exe_.c_str(), argv.data());
+    ::_exit(127);
+  }
+  theirs.reset();
+  spdlog::info("started server {} (epoch {}, {}) from {}", pid, epoch_, why, exe_);
+  Child c;
+  c.pid = pid;
+  c.ctl = std::move(mine);
+  // 3. The start message: which epoch it is and the INIT to present.
+  send_hello(c.ctl.get(), Hello{epoch_, init_});
+  return c;
+}
+
+bool Supervisor::await_ready(Child& c) {
+  auto init = recv_ready(c.ctl.get(), std::chrono::duration_cast<std::chrono::milliseconds>(kReadyTimeout));
+  if (!init) return false;
+  if (init_.empty()) init_ = std::move(*init);
+  c.ready = true;
+  return true;
+}
+
+void Supervisor::on_server_gone(int status) {
+  const bool was_ready = server_->ready;
+  server_.reset();
+  if (WIFEXITED(status))
+    spdlog::warn("server exited with status {}", WEXITSTATUS(status));
+  else
+    spdlog::error("server killed by signal {}", WTERMSIG(status));
+  if (!connection_alive(fuse_fd_)) {
+    spdlog::info("the FUSE connection has ended (unmounted or aborted)");
+    connection_gone_ = true;
+    return;
+  }
+  // 1. Requests the dead server had read are stuck in the kernel's processing
+  //    queue; with no server alive, a resend re-queues exactly those.
+  if (int err = notify_resend(fuse_fd_); err != 0)
+    spdlog::warn("the kernel cannot re-queue the dead server's requests ({}): their readers wait until killed",
+                 std::strerror(err));
+  // 2. A server that dies before serving (a broken install, say) is retried
+  //    with a growing pause, so a crash loop does not eat the machine.
+  failures_ = was_ready ? 0 : failures_ + 1;
+  if (failures_ > 0) std::this_thread::sleep_for(std::min(100ms * (1u << std::min(failures_, 6u)), 5000ms));
+  server_ = spawn("restart");
+  if (server_ && !await_ready(*server_)) spdlog::error("restarted server did not become ready");
+}
+
+void Supervisor::reap() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    if (old_ && pid == old_->pid) {
+      spdlog::info("previous server {} has exited", pid);
+      const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      old_.reset();
+      // A drained server has answered all it read; one that died draining may
+      // have left requests behind. The resend then also repeats the new
+      // server's requests in flight (they are answered twice; the kernel drops
+      // the first answer).
+      if (!clean && connection_alive(fuse_fd_)) notify_resend(fuse_fd_);
+    } else if (server_ && pid == server_->pid) {
+      if (!stopping_) on_server_gone(status);
+      else server_.reset();
+    }
+  }
+}
+
+void Supervisor::upgrade() {
+  if (old_) {
+    spdlog::warn("upgrade refused: the previous upgrade's server is still draining");
+    return;
+  }
+  // 1. Start the new binary beside the running server; both serve for a while
+  //    (the kernel gives each request to one reader of the device).
+  auto next = spawn("upgrade");
+  if (!next) return;
+  if (!await_ready(*next)) {
+    // 2a. It did not start: the old server never stopped serving.
+    spdlog::error("the new server did not become ready; the running one keeps serving");
+    ::kill(next->pid, SIGKILL);
+    int status = 0;
+    ::waitpid(next->pid, &status, 0);
+    // One that got as far as reading the device may have left requests behind
+    // (127: the exec itself failed, it never read).
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127)) notify_resend(fuse_fd_);
+    return;
+  }
+  // 2b. Ready: the old one stops reading, answers what it read, and exits.
+  if (server_) {
+    old_ = std::move(server_);
+    old_->draining = true;
+    old_->drain_since = Clock::now();
+    send_drain(old_->ctl.get());
+  }
+  server_ = std::move(next);
+  spdlog::info("upgrade: server {} is serving", server_->pid);
+}
+
+void Supervisor::stop() {
+  stopping_ = true;
+  for (auto* c : {&server_, &old_})
+    if (*c) ::kill((*c)->pid, SIGTERM);
+  const auto deadline = Clock::now() + kExitTimeout;
+  while ((server_ || old_) && Clock::now() < deadline) {
+    int status;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      if (server_ && pid == server_->pid) server_.reset();
+      if (old_ && pid == old_->pid) old_.reset();
+      continue;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  for (auto* c : {&server_, &old_})
+    if (*c) {
+      ::kill((*c)->pid, SIGKILL);
+      ::waitpid((*c)->pid, nullptr, 0);
+    }
+}
+
+int Supervisor::run() {
+  if (exe_.empty()) {
+    spdlog::error("cannot read /proc/self/exe");
+    return 1;
+  }
+  FuseArgs args(opts_);
+  MountedSession session;
+  static const fuse_lowlevel_ops no_ops{};
+  session.se = fuse_session_new(&args.args, &no_ops, sizeof no_ops, nullptr);
+  if (!session.se) {
+    spdlog::error("cannot create the FUSE session (bad -o option?)");
+    return 1;
+  }
+  // Every signal is taken from a signalfd in the loop below: nothing runs in a
+  // handler, and nothing the supervisor does is interrupted.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&handled, sig);
+  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+  // A terminal's hangup must not end the mount; SIGUSR2, SIGALRM: stray
+  // signals of other daemons' upgrades; SIGPIPE: a dead server's socket.
+  for (int sig : {SIGHUP, SIGUSR2, SIGALRM, SIGPIPE}) ::signal(sig, SIG_IGN);
+  UniqueFd sigfd(::signalfd(-1, &handled, SFD_CLOEXEC));
+  if (!sigfd) {
+    spdlog::error("signalfd: {}", std::strerror(errno));
+    return 1;
+  }
+
+  if (fuse_session_mount(session.se, opts_.mountpoint.c_str()) != 0) {
+    spdlog::error("cannot mount on {}", opts_.mountpoint);
+    return 1;
+  }
+  session.mounted = true;
+  fuse_fd_ = fuse_session_fd(session.se);
+  if (!opts_.foreground && fuse_daemonize(0) != 0) return 1;
+
+  server_ = spawn("first");
+  if (!server_ || !await_ready(*server_)) {
+    spdlog::error("the server did not start");
+    stop();
+    return 1;
+  }
+  sd_notify(0, "READY=1");
+  spdlog::info("mounted {}; supervising", opts_.mountpoint);
+
+  while (!connection_gone_) {
+    pollfd p{sigfd.get(), POLLIN, 0};
+    // Wakes at least once a second to bound how long a drain may take.
+    int r = ::poll(&p, 1, 1000);
+    if (old_ && Clock::now() - old_->drain_since > kExitTimeout) {
+      spdlog::error("previous server {} did not finish draining; killing it", old_->pid);
+      ::kill(old_->pid, SIGKILL);
+    }
+    if (r <= 0) continue;
+    signalfd_siginfo si;
+    if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
+    switch (si.ssi_signo) {
+      case SIGCHLD: reap(); break;
+      case SIGUSR1:
+        upgrade();
+        break;
+      default:  // SIGTERM, SIGINT
+        spdlog::info("stopping (signal {})", si.ssi_signo);
+        sd_notify(0, "STOPPING=1");
+        stop();
+        spdlog::info("unmounting {}", opts_.mountpoint);
+        return 0;
+    }
+  }
+  stop();
+  return 0;
+}
+
+}  // namespace
+
+int supervise(const Options& opts) {
+  Supervisor s(opts);
+  return s.run();
+}
+
+}  // namespace nestbox::fs
