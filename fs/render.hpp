@@ -10,33 +10,22 @@
 #include <string_view>
 #include <vector>
 
+#include "nestbox/memory_view.hpp"
 #include "nestbox/parse.hpp"
 #include "nestbox/resources.hpp"
 
 namespace nestbox::fs {
 
 // ---- meminfo -----------------------------------------------------------------
-// Values of the cgroup that imposes the binding memory limit. `stat` uses v2 key
-// names on both layouts (the library translates v1's total_* keys).
-struct MemoryView {
-  Limit limit;                               // effective limit (min over ancestors)
-  std::uint64_t usage = 0;                   // usage of the binding cgroup, bytes
-  Limit swap_limit;                          // effective swap-only limit
-  std::optional<std::uint64_t> swap_usage;   // swap-only usage, nullopt if unaccounted
-  FlatKeyed stat;
-};
+// The arithmetic (MemoryView, container_memory, container_swap, meminfo_value)
+// lives in libnestbox, shared with nestbox-run's sysinfo(2) answers.
+using nestbox::container_swap;
+using nestbox::meminfo_value;
+using nestbox::MemoryView;
+using nestbox::SwapFigures;
 // Replaces values line by line in the host's /proc/meminfo; every line keeps its
 // place and its format.
 std::string render_meminfo(std::string_view host, const MemoryView& view);
-// The container's swap in kB: the swap-only limit capped at the host's swap; 0 when
-// the host has none.
-struct SwapFigures {
-  std::uint64_t total_kb = 0, used_kb = 0;
-};
-SwapFigures container_swap(std::uint64_t host_swap_total_kb, std::uint64_t host_swap_free_kb,
-                           const MemoryView& view);
-// Value of a "Key:  123 kB" line in kB, nullopt if absent.
-std::optional<std::uint64_t> meminfo_value(std::string_view text, std::string_view key);
 
 // ---- which CPUs the reader sees -------------------------------------------------
 enum class CpuView { Cpuset, Quota, Both };

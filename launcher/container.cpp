@@ -16,9 +16,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <optional>
 
 #include "cgroup_setup.hpp"
+#include "cpu_affinity.hpp"
 #include "exit_status.hpp"
 #include "init.hpp"
 #include "mounts.hpp"
@@ -28,6 +30,7 @@
 #include "setup_channel.hpp"
 #include "state.hpp"
 #include "supervise.hpp"
+#include "sysinfo_supervisor.hpp"
 #include "userns.hpp"
 
 extern char** environ;
@@ -72,16 +75,9 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   }
   plan.process.command = o.command;
   auto env = o.env;
-  // nproc (and OpenMP runtimes) read OMP_NUM_THREADS; sched_getaffinity cannot
-  // express a CPU-time quota, so a --cpus container says so through it.
-  if (o.cpus) {
-    bool user_set = false;
-    for (const auto& kv : env) user_set = user_set || kv.first == "OMP_NUM_THREADS";
-    if (!user_set) {
-      const double cpus = std::strtod(o.cpus->c_str(), nullptr);
-      env.emplace_back("OMP_NUM_THREADS", std::to_string(std::max(1L, static_cast<long>(std::ceil(cpus)))));
-    }
-  }
+  // Affinity-based CPU counters see ceil(--cpus) through pid 1's mask.
+  plan.cpu_count = cpu_count_for_quota(o.cpus ? o.cpus->c_str() : nullptr);
+  plan.intercept_sysinfo = !o.no_cgroup;
   plan.process.env = build_environment(environ, plan.hostname, env);
   plan.process.workdir = o.workdir.empty() ? "/" : o.workdir;
   plan.process.tty = o.tty;
@@ -220,12 +216,19 @@ int run_container(const RunOptions& o) {
   }
   if (!tell_child('C', encode_cgroup_view(view))) return child_gave_up();
 
+  auto listener = receive_setup_message(parent_end.get());
+  if (!listener || listener->tag != 'S') return child_gave_up();
+  std::unique_ptr<SysinfoSupervisor> sysinfo;
+  if (listener->fd && !record.cgroup.empty()) {
+    sysinfo = std::make_unique<SysinfoSupervisor>(record.cgroup, static_cast<pid_t>(pid));
+    sysinfo->listen(std::move(listener->fd));
+  }
   auto ready = receive_setup_message(parent_end.get());
   if (!ready || ready->tag != 'R') return child_gave_up();
   record.init_pid = static_cast<pid_t>(pid);
   state.update(record);
   guard.release();
-  return supervise(static_cast<pid_t>(pid), std::move(ready->fd));
+  return supervise(static_cast<pid_t>(pid), std::move(ready->fd), sysinfo.get());
 }
 
 }  // namespace nestbox::launcher

@@ -39,6 +39,11 @@ struct ContainerPlan {
   std::string hostname;
   bool new_net = true;
   bool enter_cgroup_ns = true;
+  // ceil(--cpus): pid 1 pins itself to that many CPUs of its cpuset (0 = no
+  // quota; see cpu_affinity.hpp).
+  unsigned cpu_count = 0;
+  // sysinfo(2) goes to the launcher (needs the container's cgroup).
+  bool intercept_sysinfo = false;
   MountPlan mounts;
   ProcessPlan process;
 };
@@ -51,9 +56,13 @@ int run_container(const RunOptions& options);
 [[noreturn]] void container_child_main(const ContainerPlan& plan, int sync_fd);
 
 // In the forked command process (inside every namespace): session/terminal,
-// working directory, capabilities, no_new_privs, seccomp, then execvp. Exits 125
-// for a setup failure, 126/127 when the command cannot be executed.
-[[noreturn]] void exec_in_container(const ProcessPlan& process, const std::string& slave_path);
+// working directory, capabilities, no_new_privs, seccomp (unless
+// `filter_inherited`: the first command inherits pid 1's), then execvp. With
+// `listener_socket`, the filter hands sysinfo to a supervisor and its listener
+// is sent there ('S', setup_channel.hpp) before the exec. Exits 125 for a setup
+// failure, 126/127 when the command cannot be executed.
+[[noreturn]] void exec_in_container(const ProcessPlan& process, const std::string& slave_path,
+                                    bool filter_inherited, int listener_socket = -1);
 
 // The environment the command gets: the caller's, with `container=nestbox`,
 // HOSTNAME, and the --env overrides applied last.

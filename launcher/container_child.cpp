@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "container.hpp"
+#include "cpu_affinity.hpp"
 #include "exit_status.hpp"
 #include "init.hpp"
 #include "netns.hpp"
@@ -66,7 +67,8 @@ std::vector<std::string> build_environment(char** base, const std::string& hostn
   return out;
 }
 
-void exec_in_container(const ProcessPlan& process, const std::string& slave_path) {
+void exec_in_container(const ProcessPlan& process, const std::string& slave_path, bool filter_inherited,
+                       int listener_socket) {
   try {
     sigset_t none;
     sigemptyset(&none);
@@ -77,7 +79,13 @@ void exec_in_container(const ProcessPlan& process, const std::string& slave_path
       throw_errno(errno, "--workdir " + process.workdir + " is not usable inside the container");
     drop_capabilities();
     set_no_new_privs();
-    load_seccomp_filter();
+    if (!filter_inherited) {
+      UniqueFd listener = load_seccomp_filter(listener_socket >= 0);
+      if (listener_socket >= 0) {
+        send_setup_message(listener_socket, 'S', {}, listener ? listener.get() : -1);
+        ::close(listener_socket);
+      }
+    }
   } catch (const std::exception& e) {
     fail(e.what());
   }
@@ -165,6 +173,8 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
       if (plan.enter_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno(errno, "unshare(CLONE_NEWCGROUP)");
       return decode_cgroup_view(in_cgroup->text);
     });
+    // In the cgroup now, so the mask is the cpuset's: narrow it for --cpus.
+    pin_to_first_cpus(plan.cpu_count);
 
     std::string slave;
     UniqueFd master;
@@ -179,13 +189,24 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
     // The launcher's own session/terminal stays outside: signals typed at the
     // terminal reach the launcher, which forwards them exactly once.
     ::setsid();
+    // pid 1 shares the command's uid, so the command can ptrace it: whatever
+    // it makes pid 1 call must meet the same filter. So, before the fork:
+    // 1. no_new_privs, and the command's own seccomp filter, which the command
+    //    inherits: pid 1 refuses the same calls, and one listener covers every
+    //    process of the container.
+    set_no_new_privs();
+    UniqueFd listener = load_seccomp_filter(plan.intercept_sysinfo);
+    // 2. The listener goes to the launcher, which answers sysinfo; pid 1 keeps
+    //    no copy.
+    send_setup_message(sync_fd, 'S', {}, listener ? listener.get() : -1);
+    listener.reset();
     command = ::fork();
     if (command < 0) throw_errno(errno, "fork");
     if (command == 0) {
       ::close(sync_fd);
       master.reset();
       slave_hold.reset();
-      exec_in_container(plan.process, slave);
+      exec_in_container(plan.process, slave, true);
     }
     send_setup_message(sync_fd, 'R', {}, master ? master.get() : -1);
     master.reset();
@@ -193,7 +214,6 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
     (void)slave_hold.release();  // stays open (close-on-exec is moot: pid 1 never execs)
     // pid 1 needs no privileges for reaping and forwarding.
     drop_all_capabilities();
-    set_no_new_privs();
   } catch (const std::exception& e) {
     if (command > 0) ::kill(command, SIGKILL);
     fail(e.what());

@@ -6,22 +6,29 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 #include <optional>
 
 #include "cgroup_client.hpp"
 #include "commands.hpp"
 #include "container.hpp"
+#include "cpu_affinity.hpp"
+#include "exit_status.hpp"
 #include "init.hpp"
 #include "nestbox/error.hpp"
 #include "nestbox/proc.hpp"
 #include "nestbox/safe_io.hpp"
 #include "pty.hpp"
+#include "setup_channel.hpp"
 #include "state.hpp"
 #include "supervise.hpp"
+#include "sysinfo_supervisor.hpp"
 
 extern char** environ;
 
@@ -69,6 +76,21 @@ int run_exec(const ExecOptions& o) {
     setgroups_allowed = f && read_fd(f.get()).starts_with("allow");
   }
 
+  // sysinfo is answered by this process for the session, like the launcher
+  // does for the first command; what it reads is opened while the host's
+  // mount namespace is still ours. Without it the session sees the kernel's
+  // figures (as a container whose supervisor cannot answer does).
+  std::unique_ptr<SysinfoSupervisor> sysinfo;
+  if (!rec->cgroup.empty()) {
+    try {
+      sysinfo = std::make_unique<SysinfoSupervisor>(rec->cgroup, init);
+      sysinfo->open_sources();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "nestbox-run: warning: sysinfo inside shows the host's figures: %s\n", e.what());
+      sysinfo.reset();
+    }
+  }
+
   if (!rec->cgroup.empty()) {
     CgroupClient client(rec->bus.empty() ? o.bus : rec->bus);
     client.attach(rec->cgroup, 0);
@@ -95,10 +117,42 @@ int run_exec(const ExecOptions& o) {
     slave_hold.reset(::open(slave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave_hold) throw_errno(errno, "cannot open " + slave);
   }
+  UniqueFd parent_end, child_end;
+  if (sysinfo) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno(errno, "socketpair");
+    parent_end.reset(sv[0]);
+    child_end.reset(sv[1]);
+  }
   pid_t child = ::fork();
   if (child < 0) throw_errno(errno, "fork");
-  if (child == 0) exec_in_container(plan, slave);
-  return supervise(child, std::move(master));
+  if (child == 0) {
+    parent_end.reset();
+    // The same CPU view as the first command: pid 1's mask (see cpu_affinity.hpp).
+    try {
+      copy_affinity_of(1);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "nestbox-run: %s\n", e.what());
+      ::_exit(kExitLauncherError);
+    }
+    exec_in_container(plan, slave, false, child_end ? child_end.release() : -1);
+  }
+  child_end.reset();
+  if (sysinfo) {
+    std::optional<SetupMessage> listener;
+    try {
+      listener = receive_setup_message(parent_end.get());
+    } catch (const Error&) {
+    }
+    // End of file: the child failed before its exec and says why; no listener:
+    // the kernel lacks user notification.
+    if (listener && listener->fd)
+      sysinfo->listen(std::move(listener->fd));
+    else
+      sysinfo.reset();
+    parent_end.reset();
+  }
+  return supervise(child, std::move(master), sysinfo.get());
 }
 
 }  // namespace nestbox::launcher

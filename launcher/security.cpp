@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <string>
 
 #include "nestbox/error.hpp"
 
@@ -83,9 +84,14 @@ std::vector<std::string> blocked_syscall_names() {
   return names;
 }
 
-void load_seccomp_filter() {
+namespace {
+
+std::unique_ptr<void, CtxFree> build_filter(bool notify_sysinfo) {
   std::unique_ptr<void, CtxFree> ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) throw Error(Errc::Io, "seccomp_init failed");
+  // The kernel's own errno from seccomp_load (EBUSY below), not ECANCELED.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_API_SYSRAWRC, 1); rc != 0)
+    throw_errno(-rc, "seccomp_attr_set(SCMP_FLTATR_API_SYSRAWRC)");
   const auto deny = SCMP_ACT_ERRNO(EPERM);
   for (const char* name : kBlockedSyscalls) {
     int nr = seccomp_syscall_resolve_name(name);
@@ -101,8 +107,35 @@ void load_seccomp_filter() {
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
     if (rc != 0) throw_errno(-rc, "seccomp rule for ioctl");
   }
+  if (notify_sysinfo) {
+    int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, SCMP_SYS(sysinfo), 0);
+    if (rc != 0) throw_errno(-rc, "seccomp rule for sysinfo");
+  }
+  return ctx;
+}
+
+}  // namespace
+
+UniqueFd load_seccomp_filter(bool notify_sysinfo) {
+  // The supervisor relies on SECCOMP_USER_NOTIF_FLAG_CONTINUE (kernel 5.5) to
+  // fall back to the kernel's answer; libseccomp's API level 6 means a 5.7+
+  // kernel, so it is there. Older kernels keep sysinfo native.
+  if (notify_sysinfo && seccomp_api_get() < 6) notify_sysinfo = false;
+  auto ctx = build_filter(notify_sysinfo);
   int rc = seccomp_load(ctx.get());
+  if (rc == -EBUSY && notify_sysinfo) {
+    // The kernel allows one listener per chain of filters: inside another
+    // nestbox container (or any supervised sandbox) the outer supervisor keeps
+    // answering sysinfo, with the outer container's figures.
+    notify_sysinfo = false;
+    ctx = build_filter(false);
+    rc = seccomp_load(ctx.get());
+  }
   if (rc != 0) throw_errno(-rc, "cannot load the seccomp filter");
+  if (!notify_sysinfo) return {};
+  int fd = seccomp_notify_fd(ctx.get());
+  if (fd < 0) throw_errno(-fd, "cannot get the seccomp listener");
+  return UniqueFd(fd);
 }
 
 }  // namespace nestbox::launcher

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "nestbox/unique_fd.hpp"
+
 namespace nestbox::launcher {
 
 // Names of the capabilities the command keeps (within its user namespace).
@@ -21,6 +23,12 @@ void set_no_new_privs();
 // Names of the system calls the filter refuses outright.
 std::vector<std::string> blocked_syscall_names();
 // Loads the filter (libseccomp). Throws Error.
-void load_seccomp_filter();
+// With `notify_sysinfo`, sysinfo(2) is not run by the kernel but handed to a
+// supervisor (SECCOMP_RET_USER_NOTIF, see sysinfo_supervisor.hpp) and the
+// listener fd is returned; without it (or on a kernel that lacks user
+// notification) the fd is empty and sysinfo runs natively.
+// pid 1 loads the filter with the listener before it forks the command, which
+// inherits it: both run under the same filter.
+UniqueFd load_seccomp_filter(bool notify_sysinfo = false);
 
 }  // namespace nestbox::launcher

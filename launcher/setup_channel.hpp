@@ -5,6 +5,8 @@
 //   launcher -> pid 1   'G' / 'g'  id maps written; setgroups() allowed / denied
 //   launcher -> pid 1   'C' TEXT   pid 1 is in the container's cgroup; TEXT is
 //                                  the cgroup view to mount (encode_cgroup_view)
+//   pid 1 -> launcher   'S' [fd]   pid 1 runs under the seccomp filter (fd: its
+//                                  sysinfo listener, when intercepted)
 //   pid 1 -> launcher   'R' [fd]   the command runs (fd: the pty master, --tty)
 // End of file instead of a message means the other side gave up (and said why
 // on stderr).

@@ -14,6 +14,7 @@
 #include "init.hpp"
 #include "nestbox/error.hpp"
 #include "pty.hpp"
+#include "sysinfo_supervisor.hpp"
 
 namespace nestbox::launcher {
 namespace {
@@ -48,7 +49,7 @@ bool pump(int from, int to) {
 
 }  // namespace
 
-int supervise(pid_t child, UniqueFd master) {
+int supervise(pid_t child, UniqueFd master, SysinfoSupervisor* sysinfo) {
   sigset_t set = supervised_signal_set();
   UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sfd) throw_errno(errno, "signalfd");
@@ -63,9 +64,11 @@ int supervise(pid_t child, UniqueFd master) {
   }
   std::optional<int> code;
   while (!code) {
-    struct pollfd fds[3];
+    struct pollfd fds[4];
     nfds_t n = 0;
     fds[n++] = {sfd.get(), POLLIN, 0};
+    const nfds_t sysinfo_slot = sysinfo ? n : 99;
+    if (sysinfo) fds[n++] = {sysinfo->fd(), POLLIN, 0};
     const nfds_t master_slot = master ? n : 99;
     if (master) fds[n++] = {master.get(), POLLIN, 0};
     const nfds_t stdin_slot = stdin_open ? n : 99;
@@ -89,6 +92,12 @@ int supervise(pid_t child, UniqueFd master) {
           ::kill(child, sig);
         }
       }
+    }
+    if (sysinfo_slot != 99) {
+      const short re = fds[sysinfo_slot].revents;
+      if (re & POLLIN) sysinfo->handle_one();
+      // POLLHUP: every task under the filter is gone; the child's exit follows.
+      if (re & (POLLHUP | POLLERR | POLLNVAL)) sysinfo = nullptr;
     }
     if (master_slot != 99) {
       const short re = fds[master_slot].revents;

@@ -9,7 +9,9 @@
 namespace nestbox::launcher {
 
 // The supervised signals must already be blocked (block_supervised_signals()).
-// `master` is the pty master for --tty (invalid otherwise).
-int supervise(pid_t child, UniqueFd master);
+// `master` is the pty master for --tty (invalid otherwise). `sysinfo`, when
+// given, is served between the other events (see sysinfo_supervisor.hpp).
+class SysinfoSupervisor;
+int supervise(pid_t child, UniqueFd master, SysinfoSupervisor* sysinfo = nullptr);
 
 }  // namespace nestbox::launcher
