@@ -50,10 +50,8 @@ void setup_cgroup_view(const std::string& target, const std::vector<CgroupViewEn
   for (const auto& e : entries) {
     if (e.target.empty() && e.cgroup2) {
       // Pure v2: the cgroup namespace makes the container's cgroup the mount root.
-      // The host's own cgroup2 mount is already at `target` (it came with the
-      // recursive bind of /sys), and the kernel refuses to stack a filesystem on
-      // itself at the same place (EBUSY): put a tmpfs in between.
-      mount_fs("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k");
+      // `target` is an empty directory (the container's /sys never holds the
+      // host's cgroup mounts), so the mount goes straight on it.
       mount_fs("cgroup2", target, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC);
       make_read_only(target, false);
       return;

@@ -21,6 +21,7 @@
 
 #include "cgroup_setup.hpp"
 #include "cpu_affinity.hpp"
+#include "commands.hpp"
 #include "exit_status.hpp"
 #include "init.hpp"
 #include "mounts.hpp"
@@ -44,11 +45,21 @@ std::string real_path(const std::string& path, const std::string& what) {
   return buf;
 }
 
+// $HOME as a host path worth an overlay: an existing directory other than /.
+std::string scratch_home() {
+  const char* home = std::getenv("HOME");
+  if (!home || home[0] != '/') return "";
+  char buf[PATH_MAX];
+  if (!::realpath(home, buf) || std::string_view(buf) == "/" || !is_directory(buf)) return "";
+  return buf;
+}
+
 ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   ContainerPlan plan;
   plan.name = name;
   plan.hostname = o.hostname.empty() ? name : o.hostname;
   plan.new_net = o.net == NetMode::None;
+  plan.mounts.new_net = plan.new_net;
   plan.enter_cgroup_ns = true;
   if (o.rootfs) {
     plan.mounts.rootfs = real_path(*o.rootfs, "--rootfs");
@@ -79,7 +90,10 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   plan.cpu_count = cpu_count_for_quota(o.cpus ? o.cpus->c_str() : nullptr);
   plan.intercept_sysinfo = !o.no_cgroup;
   plan.process.env = build_environment(environ, plan.hostname, env);
-  plan.process.workdir = o.workdir.empty() ? "/" : o.workdir;
+  // The default working directory is $HOME, made writable (changes discarded)
+  // on the host's root; / otherwise.
+  if (plan.mounts.host_root) plan.mounts.home = scratch_home();
+  plan.process.workdir = !o.workdir.empty() ? o.workdir : !plan.mounts.home.empty() ? plan.mounts.home : "/";
   plan.process.tty = o.tty;
   return plan;
 }
@@ -120,7 +134,7 @@ int run_container(const RunOptions& o) {
   const std::string name = o.name.empty() ? "nb-" + std::to_string(::getpid()) : o.name;
   ContainerPlan plan = make_plan(o, name);
 
-  StateDir state(default_state_dir(::getuid(), std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : ""));
+  StateDir state(user_state_dir());
   ContainerRecord record;
   record.name = name;
   record.launcher_pid = ::getpid();

@@ -25,6 +25,8 @@ struct MountPlan {
   std::vector<BindSpec> binds;                // sources are absolute host paths
   std::string fs_mount;                       // nestbox-fs mountpoint on the host
   std::vector<std::string> fs_files;          // "proc/meminfo", ... present in fs_mount
+  bool new_net = true;                        // own network namespace (a fresh sysfs is allowed)
+  std::string home;                           // host path (realpath) given a scratch overlay; "" = none
 };
 
 struct ProcessPlan {

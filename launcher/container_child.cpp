@@ -23,6 +23,7 @@
 #include "rootfs.hpp"
 #include "security.hpp"
 #include "setup_channel.hpp"
+#include "timens.hpp"
 
 extern char** environ;
 
@@ -38,6 +39,17 @@ void become_root(bool setgroups_allowed) {
   if (::setresgid(0, 0, 0) != 0) throw_errno(errno, "setresgid(0)");
   if (setgroups_allowed && ::setgroups(0, nullptr) != 0) throw_errno(errno, "setgroups");
   if (::setresuid(0, 0, 0) != 0) throw_errno(errno, "setresuid(0)");
+}
+
+// A path in /tmp or /run that is missing inside most likely exists on the host:
+// those directories are the container's own.
+const char* private_dir_hint(const std::string& path) {
+  if (path.starts_with("/tmp/"))
+    return " (the container's /tmp is its own, empty tmpfs, not the host's; share a file with "
+           "--bind /tmp/FILE:/tmp/FILE or run it from elsewhere)";
+  if (path.starts_with("/run/"))
+    return " (the container's /run is its own, empty tmpfs, not the host's; share a path with --bind)";
+  return "";
 }
 
 }  // namespace
@@ -121,8 +133,8 @@ void exec_in_container(const ProcessPlan& process, const std::string& slave_path
       err = errno;  // found but refused: remember, keep looking like a shell does
     }
   }
-  std::fprintf(stderr, "nestbox-run: %s: %s\n", name.c_str(),
-               err == ENOENT ? "command not found" : std::strerror(err));
+  std::fprintf(stderr, "nestbox-run: %s: %s%s\n", name.c_str(), err == ENOENT ? "command not found" : std::strerror(err),
+               err == ENOENT ? private_dir_hint(name) : "");
   ::_exit(exit_code_for_exec_errno(err));
 }
 
@@ -144,6 +156,12 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
                       std::strerror(err) +
                       (err == ENOSPC ? " (see /proc/sys/user/max_mnt_namespaces and max_net_namespaces)" : "");
     fail(why.c_str());
+  }
+  // The container's clocks start now (see timens.hpp); pid 1 forks nothing before.
+  try {
+    make_container_clocks();
+  } catch (const std::exception& e) {
+    fail(e.what());
   }
   try {
     send_setup_message(sync_fd, 'N');

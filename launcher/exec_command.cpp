@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <cstdlib>
 #include <optional>
 
 #include "cgroup_client.hpp"
@@ -29,6 +30,7 @@
 #include "state.hpp"
 #include "supervise.hpp"
 #include "sysinfo_supervisor.hpp"
+#include "timens.hpp"
 
 extern char** environ;
 
@@ -70,6 +72,15 @@ int run_exec(const ExecOptions& o) {
     if (ours && same_file(ours.get(), theirs.get())) continue;
     namespaces.push_back({name, type, std::move(theirs)});
   }
+  // The container's clocks (see timens.hpp): joined right after the user
+  // namespace, which grants the capability it needs. pid 1 is not in it itself;
+  // its children are. Absent on kernels without time namespaces.
+  if (UniqueFd theirs(::open((proc + "/ns/" + kTimeNsForChildren).c_str(), O_RDONLY | O_CLOEXEC)); theirs) {
+    UniqueFd ours(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
+    if (!ours || !same_file(ours.get(), theirs.get()))
+      namespaces.insert(namespaces.begin() + (namespaces.empty() || namespaces.front().type != CLONE_NEWUSER ? 0 : 1),
+                        Namespace{"time", CLONE_NEWTIME, std::move(theirs)});
+  }
   bool setgroups_allowed = false;
   {
     UniqueFd f(::open((proc + "/setgroups").c_str(), O_RDONLY | O_CLOEXEC));
@@ -106,7 +117,12 @@ int run_exec(const ExecOptions& o) {
   ProcessPlan plan;
   plan.command = o.command;
   plan.env = build_environment(environ, rec->hostname, o.env);
-  plan.workdir = o.workdir.empty() ? "/" : o.workdir;
+  // As for run: $HOME when the container has it writable, else /.
+  plan.workdir = o.workdir;
+  if (plan.workdir.empty()) {
+    const char* home = std::getenv("HOME");
+    plan.workdir = home && home[0] == '/' && ::access(home, W_OK) == 0 ? home : "/";
+  }
   plan.tty = o.tty;
 
   block_supervised_signals();

@@ -13,7 +13,8 @@ namespace nestbox::launcher {
 
 std::string user_state_dir() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  return default_state_dir(::getuid(), xdg ? xdg : "");
+  const char* home = std::getenv("HOME");
+  return default_state_dir(::getuid(), xdg ? xdg : "", home ? home : "");
 }
 
 int run_list(const ListOptions& options) {

@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "home_overlay.hpp"
+#include "host_tree.hpp"
 #include "mounts.hpp"
 #include "nestbox/error.hpp"
 #include "nestbox/unique_fd.hpp"
@@ -43,6 +45,21 @@ bool mount_point(const std::string& rel) {
   return false;
 }
 
+// /sys: a fresh sysfs, which shows the container's own network devices and has
+// only an empty /sys/fs/cgroup (the kernel allows it in a user namespace that
+// owns the network namespace, while the host's sysfs, fully visible, is still
+// in the mount namespace under /oldroot). Sharing the host's network namespace
+// (--net host) rules that out: then the host's /sys is copied without
+// /sys/fs/cgroup.
+void setup_sys(const std::string& sys, const std::string& host_sys, bool own_net) {
+  if (own_net) {
+    mount_fs("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    return;
+  }
+  copy_tree_without(host_sys, sys, {"fs/cgroup"});
+  make_read_only(sys, false);
+}
+
 std::string strip_slash(const std::string& p) { return p.substr(p.find_first_not_of('/')); }
 
 }  // namespace
@@ -59,10 +76,16 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
   pivot_root(".", "oldroot");
   check_chdir("/");
 
-  // The root: the host's / (read-only, recursively, with every mount below it)
-  // or the user's directory (writable: it is theirs).
-  const std::string root_src = plan.rootfs == "/" ? std::string(kOld) : std::string(kOld) + plan.rootfs;
-  bind_path(root_src, kNew, true, plan.host_root);
+  // The root: the host's / or the user's directory (writable: it is theirs).
+  // The host's is rebuilt on a tmpfs from read-only recursive clones of its
+  // entries, leaving out the trees that get replaced below: a clone of the whole
+  // / would keep the host's /sys (with its cgroup mounts) and /proc in the
+  // container's mount table underneath their replacements, where every reader
+  // of /proc/self/mountinfo (JVMs, Go, .NET, systemd) finds them.
+  if (plan.host_root)
+    copy_tree_without(kOld, kNew, {"proc", "sys", "dev", "tmp", "run"});
+  else
+    bind_path(std::string(kOld) + plan.rootfs, kNew, true, false);
 
   // A fresh procfs of the new pid namespace, and a second, never-covered one for
   // nested containers (the kernel only lets a user namespace mount procfs when a
@@ -77,12 +100,20 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
   if (mount_point("/tmp")) mount_fs("tmpfs", std::string(kNew) + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   if (mount_point("/run")) mount_fs("tmpfs", std::string(kNew) + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 
-  // /sys read-only: the host's (already there, read-only, for a host root), and
-  // the container's own cgroups at /sys/fs/cgroup.
-  if (!plan.host_root && mount_point("/sys")) bind_path(std::string(kOld) + "/sys", std::string(kNew) + "/sys", true, true);
+  // $HOME writable, its changes discarded (see home_overlay.hpp); the layers
+  // live on the scratch root and go with it.
+  if (!plan.home.empty() && is_directory(kNew + plan.home))
+    mount_scratch_overlay(kOld + plan.home, kNew + plan.home, "/home-layers");
+
+  // /sys read-only, without the host's cgroup mounts, and the container's own
+  // cgroups at /sys/fs/cgroup.
+  const bool have_sys = mount_point("/sys");
+  // Every mount point of the rebuilt host root exists now: it becomes read-only.
+  if (plan.host_root) make_read_only(kNew, false);
+  if (have_sys) setup_sys(std::string(kNew) + "/sys", std::string(kOld) + "/sys", plan.new_net);
   const std::vector<CgroupViewEntry> cgroup_view = join_cgroup();
   const std::string cg = std::string(kNew) + "/sys/fs/cgroup";
-  if (is_directory(cg)) setup_cgroup_view(cg, cgroup_view, kOld);
+  if (have_sys && is_directory(cg)) setup_cgroup_view(cg, cgroup_view, kOld);
 
   // nestbox-fs files over their procfs/sysfs twins: read by the container, the
   // daemon answers from the reader's cgroup.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "nestbox/error.hpp"
@@ -42,7 +43,7 @@ ContainerRecord record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-std::string default_state_dir(uid_t uid, const std::string& xdg_runtime_dir) {
+std::string default_state_dir(uid_t uid, const std::string& xdg_runtime_dir, const std::string& home) {
   struct stat st {};
   auto owned_dir = [&](const std::string& p) {
     return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid;
@@ -51,7 +52,19 @@ std::string default_state_dir(uid_t uid, const std::string& xdg_runtime_dir) {
     return xdg_runtime_dir + "/nestbox";
   const std::string run_user = "/run/user/" + std::to_string(uid);
   if (owned_dir(run_user)) return run_user + "/nestbox";
-  return "/tmp/nestbox-" + std::to_string(uid);
+  // /tmp is shared: anyone can take the name first. Ours if it is missing (we
+  // create it) or a private directory of ours; otherwise (squatted, or left
+  // open) the records go below $HOME, which no one else can create names in.
+  const std::string tmp = "/tmp/nestbox-" + std::to_string(uid);
+  if (::lstat(tmp.c_str(), &st) != 0 ||
+      (S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0))
+    return tmp;
+  if (!home.empty() && home.front() == '/' && owned_dir(home)) {
+    const std::string cache = home + "/.cache";
+    if (::mkdir(cache.c_str(), 0700) != 0 && errno != EEXIST) return tmp;  // StateDir explains
+    return cache + "/nestbox-run";
+  }
+  return tmp;
 }
 
 std::uint64_t process_start_ticks(pid_t pid) noexcept {
@@ -62,6 +75,14 @@ std::uint64_t process_start_ticks(pid_t pid) noexcept {
   }
 }
 
+namespace {
+std::string octal(unsigned mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+}  // namespace
+
 StateDir::StateDir(std::string path) : path_(std::move(path)) {
   if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST) throw_errno(errno, "cannot create " + path_);
   struct stat st {};
@@ -70,8 +91,11 @@ StateDir::StateDir(std::string path) : path_(std::move(path)) {
   // forge our records: insist on a private directory of our own.
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
     throw Error(Errc::PermissionDenied,
-                "state directory " + path_ + " must be a directory owned by uid " +
-                    std::to_string(::geteuid()) + " with mode 0700");
+                "state directory " + path_ + " must be a directory owned by uid " + std::to_string(::geteuid()) +
+                    " with mode 0700, but it is " + (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
+                    " of uid " + std::to_string(st.st_uid) + " with mode " + octal(st.st_mode & 07777) +
+                    ": remove it (as its owner or root), or set XDG_RUNTIME_DIR (or HOME) to a private "
+                    "directory of yours");
 }
 
 std::string StateDir::file(const std::string& name) const {

@@ -1,6 +1,7 @@
 // Per-user record of running containers, one JSON file per name in a private
 // directory: $XDG_RUNTIME_DIR/nestbox, else /run/user/<uid>/nestbox, else
-// /tmp/nestbox-<uid> (created 0700; refused if someone else owns it).
+// /tmp/nestbox-<uid> (created 0700), else, when someone else holds that name,
+// $HOME/.cache/nestbox-run.
 // A record is live while the launcher that wrote it runs (same pid and start
 // time); stale records are pruned when seen.
 #pragma once
@@ -34,8 +35,11 @@ struct ContainerRecord {
 nlohmann::json record_to_json(const ContainerRecord& record);
 ContainerRecord record_from_json(const nlohmann::json& json);
 
-// The state directory for `uid` given the environment's XDG_RUNTIME_DIR ("" if unset).
-std::string default_state_dir(uid_t uid, const std::string& xdg_runtime_dir);
+// The state directory for `uid` given the environment's XDG_RUNTIME_DIR and HOME
+// ("" if unset). When /tmp/nestbox-<uid> exists but is not a private directory of
+// `uid` (another user may create it first), $HOME/.cache/nestbox-run instead
+// (creating $HOME/.cache).
+std::string default_state_dir(uid_t uid, const std::string& xdg_runtime_dir, const std::string& home = "");
 
 class StateDir {
  public:
