@@ -7,6 +7,14 @@
 
 namespace nestbox::cgmgr_test {
 
+std::vector<std::string> busctl(std::vector<std::string> args) {
+  std::vector<std::string> argv = {"busctl", "--system", "call", "org.nestbox.CgroupManager1",
+                                   "/org/nestbox/CgroupManager1", "org.nestbox.CgroupManager1"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+
 CgmgrProxy::CgmgrProxy(sdbus::IConnection& connection)
     : ProxyInterfaces(connection, "org.nestbox.CgroupManager1", "/org/nestbox/CgroupManager1") {
   registerProxy();

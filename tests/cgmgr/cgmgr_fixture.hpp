@@ -59,6 +59,10 @@ bool eventually(Pred pred) {
   return pred();
 }
 
+// A busctl command line calling one of the manager's methods on the system bus
+// (the fixture points DBUS_SYSTEM_BUS_ADDRESS at the private bus).
+std::vector<std::string> busctl(std::vector<std::string> args);
+
 class CgmgrTest : public ::testing::Test {
  protected:
   void SetUp() override;

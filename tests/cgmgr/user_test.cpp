@@ -7,13 +7,6 @@
 namespace nestbox::cgmgr_test {
 namespace {
 
-std::vector<std::string> busctl(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"busctl", "--system", "call", "org.nestbox.CgroupManager1",
-                                   "/org/nestbox/CgroupManager1", "org.nestbox.CgroupManager1"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
 using UserTest = CgmgrTest;
 
 TEST_F(UserTest, RequestDelegationCreateAttachRemove) {

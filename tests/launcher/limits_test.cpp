@@ -9,93 +9,14 @@
 #include <memory>
 #include <sstream>
 
-#include "launcher_env.hpp"
+#include "managed_stack.hpp"
 #include "nestbox/layout.hpp"
 #include "nestbox/parse.hpp"
 
 namespace nestbox::launcher_test {
 namespace {
 
-struct Stack {
-  std::unique_ptr<testkit::CgroupSandbox> sandbox;
-  std::unique_ptr<testkit::PrivateBus> bus;
-  std::unique_ptr<testkit::TempDir> config;
-  std::unique_ptr<testkit::Child> cgmgr;
-  std::unique_ptr<testkit::FuseMount> fs;
-  std::string launcher;
-  std::string skip;
-};
-
-Stack* g_stack = nullptr;
-
-bool manager_on_bus(const std::string& address) {
-  auto r = testkit::run({"dbus-send", "--bus=" + address, "--print-reply", "--dest=org.freedesktop.DBus", "/",
-                         "org.freedesktop.DBus.NameHasOwner", "string:org.nestbox.CgroupManager1"});
-  return r.exit_code == 0 && r.out.find("boolean true") != std::string::npos;
-}
-
-class LauncherLimits : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    g_stack = new Stack;
-    Stack& s = *g_stack;
-    s.launcher = launcher_or_skip(&s.skip);
-    if (s.launcher.empty()) return;
-    for (auto missing : {testkit::missing_cgroup_write(), testkit::missing_dbus_daemon(), testkit::missing_fuse()})
-      if (missing) {
-        s.skip = *missing;
-        return;
-      }
-    const std::string cgmgr = testkit::built_program("nestbox-cgmgr");
-    const std::string fs = testkit::built_program("nestbox-fs");
-    if (::access(cgmgr.c_str(), X_OK) != 0 || ::access(fs.c_str(), X_OK) != 0) {
-      s.skip = "nestbox-cgmgr or nestbox-fs is not built (" + cgmgr + ", " + fs + ")";
-      return;
-    }
-    s.sandbox = std::make_unique<testkit::CgroupSandbox>();
-    s.bus = std::make_unique<testkit::PrivateBus>();
-    s.config = std::make_unique<testkit::TempDir>("nestbox-cgmgr-conf", 0755);
-    const std::string policy = s.config->write("cgmgr.toml", "[user." + testkit::test_user().name + "]\nmax_cgroups = 64\n");
-    s.cgmgr = std::make_unique<testkit::Child>(testkit::Child::spawn(
-        {cgmgr, "--bus", s.bus->address(), "--root", s.sandbox->root().str(), "--policy", policy, "--state",
-         s.config->path() + "/state.json"}));
-    if (!eventually([&] { return manager_on_bus(s.bus->address()) || !s.cgmgr->running(); }) ||
-        !manager_on_bus(s.bus->address())) {
-      s.skip = "nestbox-cgmgr did not come up on the private bus";
-      return;
-    }
-    s.fs = std::make_unique<testkit::FuseMount>(std::vector<std::string>{fs, "-f"});
-  }
-  static void TearDownTestSuite() {
-    if (!g_stack) return;
-    g_stack->fs.reset();
-    g_stack->cgmgr.reset();
-    g_stack->bus.reset();
-    g_stack->sandbox.reset();
-    delete g_stack;
-    g_stack = nullptr;
-  }
-  void SetUp() override {
-    if (!g_stack->skip.empty()) GTEST_SKIP() << g_stack->skip;
-    name_ = unique_name();
-  }
-  void TearDown() override {
-    if (!g_stack->skip.empty()) return;
-    EXPECT_TRUE(eventually([&] { return processes_mentioning(name_).empty(); })) << "leftover processes";
-    // The container's cgroup is gone (removed by the launcher or RemoveOnEmpty).
-    const CgroupPath cg = g_stack->sandbox->root()
-                              .child("user-" + std::to_string(testkit::test_user().uid))
-                              .child(name_);
-    EXPECT_TRUE(eventually([&] { return !g_stack->sandbox->tree().exists(cg); })) << "leftover cgroup " << cg.str();
-  }
-  testkit::CommandResult run(std::vector<std::string> args) {
-    std::vector<std::string> full{"--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(),
-                                  "--name", name_};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_launcher(g_stack->launcher, full);
-  }
-  std::string name_;
-};
+class LauncherLimits : public ManagedStackTest {};
 
 std::vector<std::string> words(const std::string& line) {
   std::istringstream in(line);
@@ -201,15 +122,15 @@ TEST_F(LauncherLimits, ExecJoinsTheCgroup) {
   testkit::RunOptions as_user;
   as_user.uid = user.uid;
   as_user.gid = user.gid;
-  auto child = testkit::Child::spawn({g_stack->launcher, "--bus", g_stack->bus->address(), "--fs",
-                                      g_stack->fs->mountpoint(), "--name", name_, "--memory", "96M", "--", "sleep",
+  auto child = testkit::Child::spawn({stack().launcher, "--bus", stack().bus->address(), "--fs",
+                                      stack().fs->mountpoint(), "--name", name_, "--memory", "96M", "--", "sleep",
                                       "600"},
                                      as_user);
   ASSERT_TRUE(eventually([&] {
-    auto names = listed_names(g_stack->launcher);
+    auto names = listed_names(stack().launcher);
     return std::count(names.begin(), names.end(), name_) == 1;
   }));
-  auto ex = run_launcher(g_stack->launcher, {"exec", name_, "--", "sh", "-c", "free -m; cat /proc/self/cgroup"});
+  auto ex = run_launcher(stack().launcher, {"exec", name_, "--", "sh", "-c", "free -m; cat /proc/self/cgroup"});
   ASSERT_EQ(ex.exit_code, 0) << ex.err;
   auto mem = words(line_starting(ex.out, "Mem:"));
   ASSERT_GE(mem.size(), 2u) << ex.out;
@@ -235,8 +156,8 @@ TEST_F(LauncherLimits, RefusedLimitLeavesNothingBehind) {
 
 TEST_F(LauncherLimits, ForeignCgroupWithTheSameNameIsLeftAlone) {
   // A cgroup of that name that no running container owns (made here by root).
-  auto& tree = g_stack->sandbox->tree();
-  const CgroupPath grant = g_stack->sandbox->root().child("user-" + std::to_string(testkit::test_user().uid));
+  auto& tree = stack().sandbox->tree();
+  const CgroupPath grant = stack().sandbox->root().child("user-" + std::to_string(testkit::test_user().uid));
   if (!tree.exists(grant)) tree.create(grant);
   const CgroupPath theirs = grant.child(name_);
   tree.create(theirs);
@@ -257,14 +178,14 @@ TEST_F(LauncherLimits, KilledLauncherAtAnyInstantOfStartLeavesNothing) {
   testkit::RunOptions as_user;
   as_user.uid = user.uid;
   as_user.gid = user.gid;
-  const CgroupPath grant = g_stack->sandbox->root().child("user-" + std::to_string(user.uid));
+  const CgroupPath grant = stack().sandbox->root().child("user-" + std::to_string(user.uid));
   std::vector<std::string> names;
   constexpr int kRuns = 40;
   for (int i = 0; i < kRuns; ++i) {
     const std::string name = name_ + "-k" + std::to_string(i);
     names.push_back(name);
-    auto child = testkit::Child::spawn({g_stack->launcher, "--bus", g_stack->bus->address(), "--fs",
-                                        g_stack->fs->mountpoint(), "--name", name, "--memory", "64M", "--", "sleep",
+    auto child = testkit::Child::spawn({stack().launcher, "--bus", stack().bus->address(), "--fs",
+                                        stack().fs->mountpoint(), "--name", name, "--memory", "64M", "--", "sleep",
                                         "600"},
                                        as_user);
     // 0 to 39 ms in steps that do not repeat the same phase: start-up takes ~10-30 ms.
@@ -274,19 +195,19 @@ TEST_F(LauncherLimits, KilledLauncherAtAnyInstantOfStartLeavesNothing) {
   }
   for (const std::string& name : names) {
     EXPECT_TRUE(eventually([&] { return processes_mentioning(name).empty(); })) << "leftover processes of " << name;
-    EXPECT_TRUE(eventually([&] { return !g_stack->sandbox->tree().exists(grant.child(name)); }))
+    EXPECT_TRUE(eventually([&] { return !stack().sandbox->tree().exists(grant.child(name)); }))
         << "leftover cgroup " << grant.child(name).str();
     EXPECT_TRUE(mounts_mentioning(name).empty()) << name;
   }
   // The names are free again, and nothing counts against the quota.
   const std::string again = names.front();
-  auto r = run_launcher(g_stack->launcher, {"--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(),
+  auto r = run_launcher(stack().launcher, {"--bus", stack().bus->address(), "--fs", stack().fs->mountpoint(),
                                             "--name", again, "--memory", "64M", "--", "true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(LauncherLimits, UnreachableManagerIsAClearError) {
-  auto r = run_launcher(g_stack->launcher, {"--bus", "unix:path=/nonexistent/nestbox-bus", "--name", name_,
+  auto r = run_launcher(stack().launcher, {"--bus", "unix:path=/nonexistent/nestbox-bus", "--name", name_,
                                             "--memory", "64M", "--", "true"});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("nestbox-cgmgr"), std::string::npos) << r.err;

@@ -6,16 +6,6 @@
 
 namespace nestbox::launcher_test {
 
-struct ManagedStack {
-  std::unique_ptr<testkit::CgroupSandbox> sandbox;
-  std::unique_ptr<testkit::PrivateBus> bus;
-  std::unique_ptr<testkit::TempDir> config;
-  std::unique_ptr<testkit::Child> cgmgr;
-  std::unique_ptr<testkit::FuseMount> fs;
-  std::string launcher;
-  std::string skip;
-};
-
 namespace {
 
 ManagedStack* g_stack = nullptr;
@@ -108,5 +98,7 @@ bool ManagedStackTest::listed() {
 }
 
 const std::string& ManagedStackTest::launcher() const { return g_stack->launcher; }
+
+ManagedStack& ManagedStackTest::stack() { return *g_stack; }
 
 }  // namespace nestbox::launcher_test

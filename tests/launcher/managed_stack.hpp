@@ -13,7 +13,16 @@
 
 namespace nestbox::launcher_test {
 
-struct ManagedStack;
+// What the suite set up (null members when it skipped).
+struct ManagedStack {
+  std::unique_ptr<testkit::CgroupSandbox> sandbox;
+  std::unique_ptr<testkit::PrivateBus> bus;
+  std::unique_ptr<testkit::TempDir> config;
+  std::unique_ptr<testkit::Child> cgmgr;
+  std::unique_ptr<testkit::FuseMount> fs;
+  std::string launcher;
+  std::string skip;
+};
 
 class ManagedStackTest : public ::testing::Test {
  protected:
@@ -28,6 +37,7 @@ class ManagedStackTest : public ::testing::Test {
   // Waits until `nestbox-run list` shows name_.
   bool listed();
   const std::string& launcher() const;
+  static ManagedStack& stack();
   std::string name_;
 };
 
