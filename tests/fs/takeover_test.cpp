@@ -8,10 +8,14 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +60,18 @@ std::string memtotal_line(const std::string& text) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("MemTotal:", 0) == 0) return line;
   return "";
+}
+
+std::string kernel_release() {
+  struct utsname u {};
+  ::uname(&u);
+  return u.release;
+}
+
+bool kernel_at_least(int major, int minor) {
+  int ma = 0, mi = 0;
+  if (std::sscanf(kernel_release().c_str(), "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
 }
 
 struct Tally {
@@ -171,8 +187,14 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
     replaced = kids.size() == 1 && kids.front() != before;
   }
   EXPECT_TRUE(replaced) << "the upgrade did not replace the server";
-  // 2. Ten crashes of the serving process in a row.
-  for (int i = 0; i < 10; ++i) {
+  // 2. Ten crashes of the serving process in a row. Only kernels with
+  // FUSE_NOTIFY_RESEND (6.9) give back the requests a killed server had read;
+  // on older ones those readers wait for good (README: what each kernel gets).
+  const bool resend = kernel_at_least(6, 9);
+  if (!resend)
+    std::cout << "[ SKIPPED-PART ] kill -9 of the server: kernel " << kernel_release()
+              << " has no FUSE_NOTIFY_RESEND, so requests in flight at a crash are lost there\n";
+  for (int i = 0; resend && i < 10; ++i) {
     const pid_t s = server();
     ASSERT_GT(s, 0) << "no server after crash " << i;
     ::kill(s, SIGKILL);
@@ -191,16 +213,30 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   EXPECT_EQ(server(), serving) << "the failed upgrade replaced the running server";
 
   { std::ofstream(stop) << "stop\n"; }
+  // A reader still stuck in a read 10 s after the stop is a hung reader.
   std::vector<std::string> reports;
+  long hung = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   for (const Reader& r : readers) {
     std::string text;
     char buf[256];
-    for (ssize_t n; (n = ::read(r.out, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      struct pollfd pfd = {r.out, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(std::max<long>(left.count(), 0))) <= 0) {
+        ++hung;
+        ::kill(r.pid, SIGKILL);
+        break;
+      }
+      ssize_t n = ::read(r.out, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(r.out);
-    int status = 0;
-    ::waitpid(r.pid, &status, 0);
-    reports.push_back(text);
+    ::waitpid(r.pid, nullptr, 0);
+    if (!text.empty()) reports.push_back(text);
   }
+  EXPECT_EQ(hung, 0) << "readers never answered";
   guard.collected = true;
   Tally total;
   for (const auto& text : reports) {
