@@ -2,6 +2,14 @@
 // nested container's launcher is) names processes by pidfd; a numeric pid from
 // it, which the manager would read in its own namespace, is refused, even when
 // that number names another process of the same user there.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "cgmgr_fixture.hpp"
 
 namespace nestbox::cgmgr_test {
@@ -24,8 +32,8 @@ class PidfdTest : public CgmgrTest {
   void SetUp() override {
     CgmgrTest::SetUp();
     if (IsSkipped()) return;
-    if (tk::run({"sh", "-c", "command -v unshare python3 busctl"}).exit_code != 0)
-      GTEST_SKIP() << "unshare, python3 or busctl is missing";
+    if (tk::run({"sh", "-c", "command -v unshare busctl"}).exit_code != 0)
+      GTEST_SKIP() << "unshare or busctl is missing";
     auto probe = as_user(in_own_pid_ns("echo $$"));
     if (probe.exit_code != 0 || probe.out != "1\n")
       GTEST_SKIP() << "the test user cannot make a user and pid namespace: " << probe.err;
@@ -57,37 +65,69 @@ TEST_F(PidfdTest, ANumberFromAnotherPidNamespaceIsRefusedAndMovesNothing) {
   sleeper.wait();
 }
 
+// What a nested launcher does: a process that is pid 1 of its own pid namespace
+// names itself by pidfd. Its numeric pid (1) is refused; the pidfd moves exactly
+// it, and GetPidfdCgroup reads its cgroup back.
 TEST_F(PidfdTest, APidfdNamesTheProcessFromAnyPidNamespace) {
-  // Inside its own pid namespace, a process passes a pidfd of itself: the
-  // manager moves exactly that process and reads its cgroup back.
-  const std::string script =
-      "import os, subprocess, sys\n"
-      "fd = os.pidfd_open(os.getpid())\n"
-      "base = sys.argv[1:]\n"
-      "r = subprocess.run(base + ['AttachPidfd', 'sh', '" + job_ + "', str(fd)], pass_fds=[fd])\n"
-      "if r.returncode: sys.exit(10)\n"
-      "r = subprocess.run(base + ['GetPidfdCgroup', 'h', str(fd)], pass_fds=[fd], capture_output=True, text=True)\n"
-      "print(r.stdout.strip())\n"
-      "print(open('/proc/self/cgroup').read())\n";
-  auto run = as_user({"unshare", "--user", "--map-current-user", "--pid", "--fork", "python3", "-c", script,
-                      "busctl", "--system", "call", "org.nestbox.CgroupManager1", "/org/nestbox/CgroupManager1",
-                      "org.nestbox.CgroupManager1"});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find("s \"" + job_ + "\""), std::string::npos) << run.out;
-  const std::string leaf = job_.substr(job_.rfind('/'));
-  EXPECT_NE(run.out.find(leaf + "\n"), std::string::npos) << "not moved:\n" << run.out;
+  const std::string address = bus_->address();
+  const std::string job = job_;
+  auto outer = tk::fork_reporting([&](int report) -> int {
+    if (::unshare(CLONE_NEWPID) != 0) return 20;
+    pid_t pid = ::fork();
+    if (pid < 0) return 21;
+    if (pid > 0) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 22;
+    }
+    // pid 1 of the new namespace; /proc is still the host's, so /proc/self
+    // names it by its host pid.
+    auto say = [&](const std::string& text) { (void)!::write(report, text.data(), text.size()); };
+    say("nspid " + std::to_string(::getpid()) + "\n");
+    try {
+      auto connection = sdbus::createSessionBusConnectionWithAddress(address);
+      CgmgrProxy proxy(*connection);
+      say("numeric " + error_of([&] { proxy.Attach(job, static_cast<std::uint32_t>(::getpid())); }) + "\n");
+      int fd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
+      if (fd < 0) return 23;
+      say("pidfd " + error_of([&] { proxy.AttachPidfd(job, sdbus::UnixFd(fd)); }) + "\n");
+      say("read " + proxy.GetPidfdCgroup(sdbus::UnixFd(fd)) + "\n");
+    } catch (const std::exception& e) {
+      say(std::string("exception ") + e.what() + "\n");
+      return 24;
+    }
+    std::ifstream cg("/proc/self/cgroup");
+    say("cgroup " + std::string((std::istreambuf_iterator<char>(cg)), std::istreambuf_iterator<char>()));
+    return 0;
+  });
+  EXPECT_EQ(outer.child.wait(), 0) << outer.text;
+  const std::string& out = outer.text;
+  EXPECT_NE(out.find("nspid 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("numeric org.nestbox.Error.InvalidValue\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("pidfd \n"), std::string::npos) << out;  // no error
+  EXPECT_NE(out.find("read " + job_ + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(job_.substr(job_.rfind("/user-")) + "\n"), std::string::npos) << "not moved:\n" << out;
 }
 
-TEST_F(PidfdTest, AnFdThatIsNotAPidfdIsRefused) {
-  auto r = as_user({"python3", "-c",
-                    "import os, subprocess, sys\n"
-                    "fd = os.open('/dev/null', os.O_RDONLY)\n"
-                    "sys.exit(subprocess.run(sys.argv[1:] + ['AttachPidfd', 'sh', '" + job_ +
-                        "', str(fd)], pass_fds=[fd]).returncode)\n",
-                    "busctl", "--system", "call", "org.nestbox.CgroupManager1", "/org/nestbox/CgroupManager1",
-                    "org.nestbox.CgroupManager1"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("not a pidfd"), std::string::npos) << r.err;
+TEST_F(PidfdTest, AnFdThatIsNotAPidfdOrOfAnExitedProcessIsRefused) {
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  std::string err;
+  try {
+    proxy_->AttachPidfd(job_, sdbus::UnixFd(null_fd));
+  } catch (const sdbus::Error& e) {
+    err = e.getName() + ": " + e.getMessage();
+  }
+  ::close(null_fd);
+  EXPECT_NE(err.find("org.nestbox.Error.InvalidValue"), std::string::npos) << err;
+  EXPECT_NE(err.find("not a pidfd"), std::string::npos) << err;
+
+  tk::Child gone = tk::Child::fork_fn([] { return 0; });
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, gone.pid(), 0));
+  gone.wait();
+  if (fd < 0) GTEST_SKIP() << "the child was reaped before pidfd_open";
+  EXPECT_EQ(error_of([&] { proxy_->AttachPidfd(job_, sdbus::UnixFd(fd)); }), "org.nestbox.Error.NotFound");
+  ::close(fd);
 }
 
 }  // namespace
