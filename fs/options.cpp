@@ -39,7 +39,10 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
-  app.add_option("-o", opts.fuse_options, "FUSE mount options (comma separated, repeatable)");
+  // One argument per -o: without a required positional, a vector option would
+  // otherwise swallow the mountpoint after it.
+  app.add_option("-o", opts.fuse_options, "FUSE mount options (comma separated, repeatable)")
+      ->allow_extra_args(false);
   opts.max_threads = default_worker_threads();
   app.add_option("--threads", opts.max_threads, "FUSE worker threads at most (default: 2 per CPU, 4 to 16)")
       ->check(CLI::Range(1u, 256u));

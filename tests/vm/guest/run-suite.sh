@@ -9,6 +9,12 @@ here=$SRC/tests/vm/guest
 export SRC BUILD OUT
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LANG=C.UTF-8
+# Under software emulation (TCG) 100 busy reader processes alone keep a read
+# waiting for seconds, which the takeover test would count as a blocked reader:
+# it runs fewer readers there (the host run keeps 100).
+if grep -qw "nestbox.accel=tcg" /proc/cmdline; then
+  export NESTBOX_TAKEOVER_READERS=20
+fi
 
 . "$here/results.sh"
 . "$here/system.sh"

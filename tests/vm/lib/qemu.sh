@@ -43,7 +43,7 @@ vm_boot() {
     accel_opt=kvm
   fi
   local cmdline="console=ttyS0,115200 panic=-1 rw systemd.unified_cgroup_hierarchy=1"
-  cmdline+=" systemd.show_status=auto loglevel=4 nestbox.src=$src nestbox.build=$build"
+  cmdline+=" systemd.show_status=auto loglevel=4 nestbox.src=$src nestbox.build=$build nestbox.accel=$accel"
   local fs=local,security_model=none
   timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
     -accel "$accel_opt" -cpu "$cpu" -m "${NESTBOX_VM_MEMORY:-4096}" -smp "${NESTBOX_VM_CPUS:-2}" \
