@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who may do what. Pure decisions over plain data (caller identity, the grant
 // table, the policy quota, facts read about a process) so that every rule is unit
 // tested without a bus or a kernel. The rules follow the kernel's cgroup-v2

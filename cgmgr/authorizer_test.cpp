@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Authorization rules over plain data: containment, prefix confusion, ownership,
 // the delegated root itself, quotas and ceilings.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drives remove-on-empty: a thread that wakes on inotify events of the marked
 // cgroups' cgroup.events (cgroup v2, also present in the v2 hierarchy of hybrid
 // hosts) or on a poll tick (the v1 fallback), and asks the Manager to sweep.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the manager root lives on this host: /nestbox by default, the --root
 // override for tests, or under systemd the cgroup systemd delegated to the
 // service (Delegate=yes), into whose "supervisor" child the daemon moves itself

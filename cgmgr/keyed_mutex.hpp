@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One mutex per key (a delegation root or a cgroup path), created on demand and
 // dropped when nobody holds or waits for it. Serializes check-then-act sequences
 // (quota count + mkdir, ownership check + attach) per subtree while callers in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-cgmgr: wires the pieces together and runs the bus loop until SIGTERM/SIGINT.
 #include <signal.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cgroup manager's operations, independent of D-Bus: every public method takes
 // the authenticated caller, validates all input, authorizes, and only then touches
 // cgroupfs through the shared CgroupTree. Failures are nestbox::Error; bad input

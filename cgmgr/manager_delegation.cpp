@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Delegations (Delegate, Undelegate, RequestUserDelegation), restoring state after
 // a restart, and the remove-on-empty sweep.
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remove-on-empty marks reach the state file a moment after they change
 // (Manager::kMarkWriteDelay), over a fixture cgroup v2 tree.
 #include <gtest/gtest.h>

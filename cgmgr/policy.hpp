@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The administrator's policy (/etc/nestbox/cgmgr.toml): which users and groups may
 // ask for their own cgroup subtree, and the quotas and ceilings inside it.
 // Parsing validates everything up front (unknown keys, sizes, users, groups) so a

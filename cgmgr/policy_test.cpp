@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policy parser: accepted forms, inheritance, and every rejection with its message.
 #include <gtest/gtest.h>
 

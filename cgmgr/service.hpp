@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The D-Bus face of the manager: org.nestbox.CgroupManager1 at
 // /org/nestbox/CgroupManager1. Every method is asynchronous on the server side:
 // the bus thread only identifies the caller (its credentials, cached per unique

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What must survive a restart and cannot be read back from cgroupfs alone: the
 // grant table (who was given which subtree, and how) and the remove-on-empty
 // marks. Stored as a small JSON file, replaced atomically (temp + rename) so a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // State file: round trip, atomic replacement, and rejection of damaged files.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fixed set of worker threads with bounded, per-caller queues: D-Bus calls are
 // handed here so a slow cgroupfs operation never stalls the bus loop, and a flood
 // is refused (try_submit returns false) instead of growing memory.

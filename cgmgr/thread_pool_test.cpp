@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's fairness: one key flooding can neither take another key's share of
 // the queue nor all the workers, and root is never refused for the total.
 #include "thread_pool.hpp"

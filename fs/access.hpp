@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Permission rules of the cgroup view. The daemon runs as root, so it re-applies
 // the checks the kernel would apply to the reader itself: classic DAC against the
 // real cgroupfs file, and for moving a process the cgroup delegation containment

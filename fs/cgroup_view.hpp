@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MOUNTPOINT/cgroup: each hierarchy shown with the reader's own cgroup as its
 // root. Nodes name real cgroups; every operation first checks that the node lies
 // inside the *requesting* reader's cgroup (so a directory fd handed to another

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MOUNTPOINT/sys/devices/system/cpu: the host's directory seen through the
 // reader's visible CPUs. The CPU lists (online, possible, present, enabled,
 // offline) are rendered files of the fixed tree; everything else is the host's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The FUSE low-level operations: a static inode table for the virtualized files,
 // the host's sysfs CPU directory seen through the reader's CPUs, and the dynamic
 // cgroup view. File and directory handles are entries of handle tables. Every handler catches every exception; the proc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Handles the kernel holds for us (FUSE file handles) are entries of this table,
 // never pointers into our memory: a handle is a slot index plus the slot's
 // generation, so a stale or forged handle (a release raced by a read, a handle

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the supervisor and a server child tell each other over the child's
 // control socket (a socketpair; the child finds its ends in NESTBOX_FS_SERVE):
 //   supervisor -> child, at start: the epoch and the saved INIT request (empty

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-cgroup load averages, sampled the way the kernel does it for the host: one
 // background thread wakes every interval, counts the runnable (R) and
 // uninterruptible (D) tasks of each cgroup that was read recently and folds the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-fs: mounts the container-virtualized /proc, /sys and cgroup view.
 // Started by a user or a service manager it is the supervisor (supervisor.hpp),
 // which runs the server (server.hpp) as its child on the mount's connection.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Content of the virtualized files for one reader: gathers the reader's cgroup
 // values through CgroupTree and hands them to the pure renderers. Any failure
 // (reader gone, cgroup removed, reader in the root cgroup, unreadable file)

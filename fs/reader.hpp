@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who is reading: the reader's cgroup in each hierarchy, from /proc/<pid>/cgroup.
 #pragma once
 

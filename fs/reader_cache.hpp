@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who a reader is (its cgroups and pid namespace), remembered per live process.
 //
 // Every open of a virtualized file needs the reader's cgroups, which only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ReaderCache over the real /proc, with real child processes.
 #include "reader_cache.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renderers: pure functions from (host file text, cgroup values) to the text a
 // reader inside a container sees. No I/O happens here, so every rule is unit
 // tested with fixture inputs for both cgroup layouts.

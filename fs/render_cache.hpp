@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A short-lived cache of rendered files keyed by what the content depends on
 // (file kind, the reader's cgroups, its pid namespace). Many readers in one
 // container opening the same file within the time-to-live share one rendering.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which CPUs a reader sees, and the files that list them (cpuinfo, sys cpu ranges).
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // meminfo: the host file with container values substituted line by line.
 #include <fmt/format.h>
 

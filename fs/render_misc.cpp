@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small files: uptime, loadavg, swaps, diskstats, vmstat.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /proc/stat with per-visible-CPU lines computed from the cgroup's CPU usage.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The libfuse arguments for a session of nestbox-fs, the same for the
 // supervisor (which mounts) and every server (which must negotiate the same
 // connection parameters from the same INIT).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What /proc/stat last showed each container, so that every counter it shows
 // next is at least as large (counter-based monitoring reads a decrease as a
 // reset). Keyed by what the rendering depends on (the render cache's key);

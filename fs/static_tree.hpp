@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fixed part of the mount: directories and virtualized files with static
 // inode numbers, laid out like lxcfs (MOUNTPOINT/proc/..., MOUNTPOINT/sys/...).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The supervisor: the process nestbox-fs starts as. It mounts, holds the
 // connection's /dev/fuse fd and the INIT request the kernel negotiated it with,
 // and runs the server as a child that it hands both to. The connection, and so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reader resolution, option parsing, the static tree and the load sampler math.
 #include <gtest/gtest.h>
 

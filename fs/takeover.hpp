@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Serving a FUSE connection that another process mounted or served before.
 //
 // The kernel keeps a FUSE connection alive while any process holds its /dev/fuse

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "uptime_clock.hpp"
 
 #include <fcntl.h>

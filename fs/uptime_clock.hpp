@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Container uptime: the age of the init of the reader's pid namespace, or, for a
 // container with its own time namespace, that namespace's CLOCK_BOOTTIME (what
 // the kernel's /proc/uptime shows there), so the two never disagree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --bind SRC:DST[:ro] as typed by the user, validated without touching the filesystem.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher's only contact with nestbox-cgmgr (org.nestbox.CgroupManager1 on the
 // system bus, or on --bus ADDRESS). D-Bus errors come back as nestbox::Error with
 // the manager's kind; an unreachable manager is Errc::Unsupported with a message

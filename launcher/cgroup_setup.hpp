@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Step 1 of the start sequence (README.md (nestbox-run)), run on its own thread
 // while the launcher writes the id maps and pid 1 prepares its mounts: one
 // CreateAndAttach call asks nestbox-cgmgr for the user's delegation, creates the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /sys/fs/cgroup inside the container shows the container's own cgroup as the
 // root of every hierarchy, so tools that read their limits there (systemd,
 // JVMs, Go's automaxprocs, ...) find the container's, not the host's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher side of `nestbox-run [options] CMD` (README.md (nestbox-run), steps 1-7).
 #include "container.hpp"
 

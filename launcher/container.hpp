@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting a container: the plan the launcher prepares on the host side, and the
 // two halves that carry it out (container.cpp in the launcher, container_child.cpp
 // in the container's pid 1). See README.md (nestbox-run) for the sequence and the why.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container side of the start sequence: runs as pid 1 of the new pid
 // namespace, inside the new user namespace, once the launcher has written the
 // id maps (README.md (nestbox-run), steps 2-6).
@@ -17,6 +18,7 @@
 #include "cpu_affinity.hpp"
 #include "exit_status.hpp"
 #include "init.hpp"
+#include "init_program.hpp"
 #include "netns.hpp"
 #include "nestbox/error.hpp"
 #include "pty.hpp"
@@ -145,6 +147,14 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
   // connection, ...) may leak into the container.
   if (sync_fd > 3) ::close_range(3, sync_fd - 1, 0);
   ::close_range(sync_fd + 1, ~0U, 0);
+  // pid 1's program for after the setup, opened while the host's files are
+  // still reachable (see init_main.cpp).
+  UniqueFd init_program;
+  try {
+    init_program = open_init_program();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
   // The namespaces the clone left out (see run_container): made while the
   // launcher writes the id maps. Full capabilities in the new user namespace
   // allow it even before the maps exist.
@@ -207,8 +217,8 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
     // The launcher's own session/terminal stays outside: signals typed at the
     // terminal reach the launcher, which forwards them exactly once.
     ::setsid();
-    // pid 1 shares the command's uid, so the command can ptrace it: whatever
-    // it makes pid 1 call must meet the same filter. So, before the fork:
+    // pid 1 shares the command's uid. Two locks keep the command from using
+    // it to get around the filter:
     // 1. no_new_privs, and the command's own seccomp filter, which the command
     //    inherits: pid 1 refuses the same calls, and one listener covers every
     //    process of the container.
@@ -218,25 +228,46 @@ void container_child_main(const ContainerPlan& plan, int sync_fd) {
     //    no copy.
     send_setup_message(sync_fd, 'S', {}, listener ? listener.get() : -1);
     listener.reset();
+    // 3. The command is forked now but held before its exec on `release`,
+    //    until pid 1 runs nestbox-init and is no longer dumpable (step 6).
+    int release[2];
+    if (::pipe2(release, O_CLOEXEC) != 0) throw_errno(errno, "pipe2");
+    UniqueFd release_read(release[0]), release_write(release[1]);
     command = ::fork();
     if (command < 0) throw_errno(errno, "fork");
     if (command == 0) {
       ::close(sync_fd);
       master.reset();
       slave_hold.reset();
+      release_write.reset();
+      init_program.reset();
+      char byte = 0;
+      ssize_t n;
+      do n = ::read(release_read.get(), &byte, 1);
+      while (n < 0 && errno == EINTR);
+      if (n != 1 || byte != 'g') ::_exit(kExitLauncherError);  // pid 1 failed and says why
+      release_read.reset();
       exec_in_container(plan.process, slave, true);
     }
+    release_read.reset();
     send_setup_message(sync_fd, 'R', {}, master ? master.get() : -1);
     master.reset();
     ::close(sync_fd);
-    (void)slave_hold.release();  // stays open (close-on-exec is moot: pid 1 never execs)
-    // pid 1 needs no privileges for reaping and forwarding.
+    // 4. pid 1 needs no privileges for reaping and forwarding (no_new_privs
+    //    keeps nestbox-init from regaining any at its exec).
     drop_all_capabilities();
+    // 5. What nestbox-init inherits: the pty slave (held open so the launcher
+    //    never sees a hang-up before the command has opened it) and `release`.
+    for (int fd : {slave_hold.get(), release_write.get()})
+      if (fd >= 0 && ::fcntl(fd, F_SETFD, 0) != 0) throw_errno(errno, "fcntl(F_SETFD)");
+    // 6. Executed inside the container's user namespace, nestbox-init makes
+    //    itself not dumpable and releases the command (see init_main.cpp).
+    exec_init_program(init_program.get(), plan.name, command, release_write.get());
+    throw_errno(errno, "cannot execute the container's init program");
   } catch (const std::exception& e) {
     if (command > 0) ::kill(command, SIGKILL);
     fail(e.what());
   }
-  ::_exit(run_init(command));
 }
 
 }  // namespace nestbox::launcher

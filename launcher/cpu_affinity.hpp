@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What affinity-based CPU counters see inside a `--cpus N` container.
 // sched_getaffinity is what Go's NumCPU, node's availableParallelism, Python's
 // os.sched_getaffinity, busybox nproc and the JDK count, and a CPU-time quota

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /dev inside the container: a fresh tmpfs, never the host's devtmpfs, so that
 // only harmless character devices are reachable (bind mounts of the host nodes:
 // an unprivileged user namespace cannot mknod).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `nestbox-run exec NAME -- CMD`: joins a running container. The namespaces are
 // opened first (their /proc paths vanish once we are in the container's mount
 // namespace), the user namespace is joined first (it grants the capabilities the

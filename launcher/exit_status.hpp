@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How nestbox-run's exit status is formed (documented in README.md (nestbox-run)):
 // the command's own status; 128+N when it died from signal N; 125 for launcher
 // errors; 126 command found but not executable; 127 command not found.

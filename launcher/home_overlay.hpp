@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A writable $HOME whose changes are thrown away with the container. Programs
 // write caches and preferences under $HOME (go build, pip install --user,
 // jshell) or in the working directory (stress-ng): on the read-only host root

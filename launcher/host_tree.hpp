@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Copies of host directory trees that leave chosen subtrees out. A mount
 // namespace made inside a user namespace locks every mount it inherited to its
 // parent, so a host mount cannot be unmounted or bound without the mounts below

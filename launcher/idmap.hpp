@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container's uid/gid maps: the user's own id becomes 0 (container root) and the
 // user's first subordinate range from /etc/subuid (/etc/subgid) becomes 1..N.
 // Without a range the map is the single line "0 <own> 1".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container's pid 1: reaps every orphan that lands on it and passes the
 // signals a supervisor sends (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 // SIGWINCH) on to the command. Its exit status is the command's (128+N for a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-run: see README.md (nestbox-run).
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small, throwing wrappers around the mount system calls the container setup uses.
 // All run inside the container's own user and mount namespaces.
 #pragma once

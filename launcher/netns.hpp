@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container's own network namespace starts with only a loopback interface,
 // and the kernel creates it down.
 #pragma once

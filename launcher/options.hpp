@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command line of nestbox-run: `nestbox-run [options] [--] CMD [ARGS...]`,
 // `nestbox-run list [--json]`, `nestbox-run exec [options] NAME [--] CMD [ARGS...]`.
 // Parsing never touches the system; validation that needs the filesystem (rootfs,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --tty: the pseudo-terminal is created inside the container (its own devpts),
 // its master handed to the launcher over the setup socket, and the launcher
 // copies bytes between its own terminal (in raw mode) and the master.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The mount sequence (README.md (nestbox-run), steps 3 and 4). The host's root stays
 // reachable under /oldroot while the new root is assembled at /newroot, so bind
 // sources are always host paths; at the end /oldroot is detached and /newroot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building the container's filesystem view inside its mount namespace, then
 // entering it with pivot_root. Runs in the container's pid 1 before the command.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the command may still do once it runs: a documented capability set, no
 // new privileges through exec, and a seccomp filter that refuses the well-known
 // escape and host-tampering system calls with EPERM. The lists are in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The setup socket between the launcher and the container's pid 1 (a
 // SOCK_SEQPACKET pair, so every send is one whole message). A message is a
 // one-byte tag, optional text and an optional fd (SCM_RIGHTS). The sequence:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The setup socket's messages and the cgroup view's wire form.
 #include "setup_channel.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-user record of running containers, one JSON file per name in a private
 // directory: $XDG_RUNTIME_DIR/nestbox, else /run/user/<uid>/nestbox, else
 // /tmp/nestbox-<uid> (created 0700), else, when someone else holds that name,

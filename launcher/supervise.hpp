@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher's wait loop: forwards signals to the child it started, proxies
 // the terminal in --tty mode, and returns the child's exit code.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sysinfo(2) answered for the container. busybox free and uptime, getconf
 // _PHYS_PAGES, glibc's sysconf(_SC_PHYS_PAGES / _SC_AVPHYS_PAGES) and the
 // runtimes that size themselves by physical memory ask the kernel directly, and

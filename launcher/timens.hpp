@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container's own clocks: a time namespace whose CLOCK_BOOTTIME and
 // CLOCK_MONOTONIC start at 0 when the container starts. /proc/uptime (the
 // kernel's, and nestbox-fs's, which reads the reader's offsets), the start time

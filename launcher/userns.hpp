@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host side of the user namespace: deciding and writing the uid/gid maps of
 // the container's pid 1 (README.md (nestbox-run), step 2).
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures (Ninja) and builds the whole tree with warnings as errors.
 #   scripts/build.sh [--asan] [--release] [BUILD_DIR]
 #     --asan     AddressSanitizer + UndefinedBehaviorSanitizer

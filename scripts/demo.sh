@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # nestbox in one screen. Run as root on a fresh Debian 12:
 #
 #   bash scripts/demo.sh
@@ -70,7 +71,7 @@ demo_install_and_build() {
   # A copy the demo user can execute whatever the permissions of the checkout.
   demo_work=$(mktemp -d /tmp/nestbox-demo.XXXXXX)
   chmod 0755 "$demo_work"
-  install -m 0755 "$DEMO_BUILD/launcher/nestbox-run" "$demo_work/nestbox-run"
+  install -m 0755 "$DEMO_BUILD/launcher/nestbox-run" "$DEMO_BUILD/launcher/nestbox-init" "$demo_work/"
 }
 
 demo_user() {

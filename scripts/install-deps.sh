@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package nestbox needs to build, test, benchmark and demo.
 # Idempotent; run as root. Nothing is downloaded from outside Debian's archive.
 set -euo pipefail

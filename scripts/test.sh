@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the dependencies, builds everything with warnings as errors and
 # ASan+UBSan into build/test, and runs the whole suite (unit, real-kernel
 # integration and the cgroup v2 VM tier) in one ctest run, so the last thing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cgmgr_bench: how close one cgroup lifecycle through nestbox-cgmgr comes to the
 // floor. One cycle = Create(with pids.max) + SetLimits + Attach + Attach back + Remove.
 // Printed side by side, measured in the same run:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two daemons under test, each mounted in the foreground on a temp dir and
 // always unmounted and killed on destruction.
 #pragma once

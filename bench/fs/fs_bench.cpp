@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-fs vs lxcfs: open/read/close throughput and latency of the virtualized
 // files, with reader processes spread over 50 cgroups, plus a static file
 // served by nestbox-fs as the FUSE floor, and the daemons' peak RSS after

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "nestbox/cgroup_tree.hpp"
 
 #include "nestbox/error.hpp"

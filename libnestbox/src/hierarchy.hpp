@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One mounted cgroup hierarchy, reached only through an O_PATH fd of its mount
 // opened once, and one cgroup directory inside it (internal to the library).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation of limit values, done before any write so that bad input changes nothing.
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attacks by the unprivileged test user: each must fail with the right error name
 // and leave every cgroup below the manager root exactly as it was.
 #include <signal.h>

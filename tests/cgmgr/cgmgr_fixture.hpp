@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fixture for the nestbox-cgmgr integration tests: a private system-like bus, a
 // cgroup sandbox, and the daemon started on them with a unique --root, a temp
 // policy and a temp state file. Calls go through the generated proxy (as root)

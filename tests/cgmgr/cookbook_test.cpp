@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The busctl cookbook in README.md, run verbatim: the commands between the
 // cookbook markers, the first block as root and the second as the test user,
 // with the bus address in DBUS_SYSTEM_BUS_ADDRESS, "/nestbox" standing for this

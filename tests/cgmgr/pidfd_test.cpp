@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pids that mean what the caller means: a caller in its own pid namespace (as a
 // nested container's launcher is) names processes by pidfd; a numeric pid from
 // it, which the manager would read in its own namespace, is refused, even when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every method through the generated proxy, as root.
 #include <signal.h>
 

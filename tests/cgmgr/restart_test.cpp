@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kill -9 of the daemon, in the middle of a stream of calls, then a restart:
 // grants, ownership and remove-on-empty marks are all still in force.
 #include <signal.h>

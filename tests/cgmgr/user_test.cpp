@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unprivileged flows, run as the real test user with busctl command lines.
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A nestbox-fs mount plus a cgroup sandbox, shared by the integration tests.
 #pragma once
 

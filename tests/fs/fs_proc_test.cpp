@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a process inside a limited cgroup reads through a real nestbox-fs mount.
 #include <fcntl.h>
 #include <time.h>

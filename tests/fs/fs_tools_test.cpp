@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real programs the way they really use the files: tools that keep a file open
 // and re-read it (top, vmstat, free -s), tools that count CPUs from sysfs
 // (lscpu, nproc --all, getconf, taskset), readers in a pid namespace, all

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MOUNTPOINT/cgroup: the reader's own cgroup is the root of the view, and the
 // attacks lxcfs once fell to (CVE-2015-1342: reaching/creating in siblings;
 // CVE-2015-1344: moving other users' processes) are refused.

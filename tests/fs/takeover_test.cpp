@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-fs never breaks a running container's files: readers loop on files
 // bound from the mount in their own mount namespaces (as containers hold them)
 // across a live upgrade (SIGUSR1), ten kill -9's in a row of the serving

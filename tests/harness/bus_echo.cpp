@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal D-Bus service used only to test the PrivateBus fixture's policy:
 // owns the name given as argv[1] on the bus in DBUS_SYSTEM_BUS_ADDRESS, prints
 // "ready" once it does, and answers every method call with an empty reply, so

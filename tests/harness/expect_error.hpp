@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks that a call fails with a nestbox::Error of one kind (and shows the
 // message when it is another kind).
 #pragma once

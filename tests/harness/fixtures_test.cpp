@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Self-tests of the real-kernel fixtures: cgroup sandboxes, the test user, the
 // private bus and FUSE mounts. Each skips with its reason where the machine
 // cannot provide what it needs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tiny FUSE filesystem used only to test the FuseMount fixture: one read-only
 // file, /hello, whose content is kHello. Run as `fuse_hello -f MOUNTPOINT`.
 #define FUSE_USE_VERSION 35

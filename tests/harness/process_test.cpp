@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Self-tests of the fixtures that need no privileges: run(), Child, TempDir,
 // locations and mount detection.
 #include <signal.h>

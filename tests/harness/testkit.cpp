@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Skip helpers, locations of the tree and of built programs, and public copies.
 #include "testkit.hpp"
 
@@ -102,7 +103,7 @@ std::string built_program(std::string_view name) {
   std::vector<std::string> candidates;
   if (prog == "nestbox-fs") candidates.push_back(build + "/fs/nestbox-fs");
   if (prog == "nestbox-cgmgr") candidates.push_back(build + "/cgmgr/nestbox-cgmgr");
-  if (prog == "nestbox-run") candidates.push_back(build + "/launcher/nestbox-run");
+  if (prog == "nestbox-run" || prog == "nestbox-init") candidates.push_back(build + "/launcher/" + prog);
   candidates.push_back(build + "/" + prog);
   for (const auto& c : candidates) {
     if (::access(c.c_str(), X_OK) == 0) return c;

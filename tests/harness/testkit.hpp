@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test harness shared by every nestbox test binary: real-kernel fixtures that
 // always clean up after themselves (cgroups, FUSE mounts, processes, buses),
 // and helpers that skip loudly when the machine cannot provide something.

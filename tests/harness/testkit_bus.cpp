@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PrivateBus: a dbus-daemon that behaves like the system bus, with the
 // project's own policy file, on a socket every user can reach.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CgroupSandbox and the mountinfo reading it (and FuseMount/TempDir) rely on.
 #include <signal.h>
 #include <sys/stat.h>

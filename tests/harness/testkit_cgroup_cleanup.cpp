@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The process-wide registry of sandbox cgroups and the code that empties and
 // removes them. The removal code only makes raw system calls on fixed buffers
 // (open/read/getdents64/kill/rmdir/nanosleep) so that the SIGINT/SIGTERM handler

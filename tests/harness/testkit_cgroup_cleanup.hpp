@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Registry of live cgroup sandboxes and their signal-safe removal.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FuseMount: runs a FUSE daemon in the foreground on a fresh mount point and
 // always takes the mount and the daemon down again.
 #include <fcntl.h>

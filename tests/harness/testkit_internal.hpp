@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces shared by the testkit's own source files (not part of the test API).
 #pragma once
 

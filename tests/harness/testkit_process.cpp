@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run() with output capture, and Child: the process API tests use.
 #include <fcntl.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting and reaping processes: fork+exec with everything prepared before
 // fork(), so the child only makes async-signal-safe calls.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TempDir: a private directory under /tmp that is always removed, without ever
 // following a mount point or symlink out of it.
 #include <ftw.h>

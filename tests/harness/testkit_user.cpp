@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The unprivileged test user, created once per machine and shared (under a
 // lock) by every test process.
 #include <fcntl.h>

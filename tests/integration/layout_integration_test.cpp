@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host layout discovery checked against what statfs says the mounts are.
 #include <gtest/gtest.h>
 #include <linux/magic.h>

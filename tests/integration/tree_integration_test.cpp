@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The host backend on the real kernel, inside a per-run sandbox cgroup.
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small C programs the tests run inside containers, compiled from source with
 // the system's cc into a directory the test user can read.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared setup for the launcher's integration tests: the launcher binary copied
 // where the test user can run it, unique container names, and checks that a
 // test left nothing behind.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-run with the real manager and fs: a private bus, nestbox-cgmgr rooted
 // in a sandbox cgroup with a policy granting the test user, nestbox-fs on a
 // temporary mountpoint; the launcher runs as the unprivileged test user.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fixture for tests that need nestbox-run with limits: a private bus,
 // nestbox-cgmgr rooted in a sandbox cgroup with a policy granting the test user,
 // and nestbox-fs on a temporary mountpoint, set up once per test suite. Tests

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nestbox-run's namespaces, mounts, init, security and bad-input handling, with
 // --no-cgroup (no manager needed). Limits are tested in limits_test.cpp.
 #include <signal.h>

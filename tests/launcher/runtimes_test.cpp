@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What language runtimes and everyday tools see inside nestbox-run: cgroup
 // mounts in mountinfo that match /proc/self/cgroup (the JDK's container
 // detection), a heap that ends in OutOfMemoryError instead of the OOM killer,

@@ -1,10 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container's pid 1 is no way around the seccomp filter: the command cannot
 // ptrace it (nor write its memory) to make system calls through it, pid 1 runs
 // under the same filter with no_new_privs, and the calls the filter refuses are
 // refused to the command directly. Run with --no-cgroup (no manager needed).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -129,8 +132,14 @@ TEST_F(LauncherSecurity, CommandCannotPtracePid1OrCallRefusedSyscalls) {
   auto m = attempts(r.out);
   ASSERT_TRUE(m.count("attach") && m.count("add_key") && m.count("keyctl"))
       << r.out;
-  // pid 1 stays ptraceable by the command (same uid; `exec` needs its
-  // /proc/<pid>/ns), but a call injected through it meets the same filter.
+  // pid 1 is not dumpable and its program belongs to the container's user
+  // namespace, where the command holds no capability: the kernel refuses every
+  // way in. Should an attach succeed anyway, the call injected through it must
+  // still meet the filter.
+  EXPECT_EQ(m["attach"], std::make_pair(-1L, EPERM)) << r.out;
+  EXPECT_EQ(m["seize"], std::make_pair(-1L, EPERM)) << r.out;
+  ASSERT_TRUE(m.count("open-mem")) << r.out;
+  EXPECT_EQ(m["open-mem"].first, -1L) << "the command opened pid 1's memory for writing:\n" << r.out;
   if (m["attach"].first == 0) {
     ASSERT_TRUE(m.count("inject-add_key")) << r.out;
 #ifdef __x86_64__
@@ -149,6 +158,16 @@ TEST_F(LauncherSecurity, Pid1RunsUnderTheFilterWithNoNewPrivs) {
   EXPECT_NE(r.out.find("CapEff:\t0000000000000000"), std::string::npos) << r.out;
 }
 
+// pid 1 is nestbox-init (not dumpable), and `ps` inside still shows it: its
+// /proc files belong to the container's root, not to the host's.
+// (`exec` joining through pid 1's namespaces: LauncherNamespaces.)
+TEST_F(LauncherSecurity, Pid1IsNestboxInitAndPsShowsIt) {
+  auto r = run({"--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -o pid=,comm= -p 1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nestbox-init " + name_), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 nestbox-init"), std::string::npos) << r.out;
+}
+
 TEST_F(LauncherSecurity, ExecStillJoinsTheHardenedContainer) {
   const auto& user = testkit::test_user();
   testkit::RunOptions as_user;
@@ -160,14 +179,33 @@ TEST_F(LauncherSecurity, ExecStillJoinsTheHardenedContainer) {
     auto names = listed_names(launcher_);
     return std::count(names.begin(), names.end(), name_) == 1;
   }));
-  // The exec'ed command is under the filter too, and cannot ptrace pid 1 either.
+  // The exec'ed command is under the filter too, and cannot ptrace pid 1
+  // either: even reading its namespace links (ptrace read access) is refused.
   auto ex = run_launcher(launcher_, {"exec", name_, "--", "sh", "-c",
                                      "grep -E '^Seccomp:' /proc/self/status; echo $$; "
                                      "readlink /proc/1/ns/pid >/dev/null 2>&1 && echo ns-visible || echo ns-hidden"});
   ASSERT_EQ(ex.exit_code, 0) << ex.err;
   EXPECT_NE(ex.out.find("Seccomp:\t2"), std::string::npos) << ex.out;
+  EXPECT_NE(ex.out.find("ns-hidden"), std::string::npos) << ex.out;
   child.kill(SIGTERM);
   EXPECT_EQ(child.wait(), 128 + SIGTERM);
+}
+
+// Without nestbox-init pid 1 could not be made safe: the start is refused with
+// a message naming where it was looked for, and nothing is left running.
+TEST_F(LauncherSecurity, WithoutItsInitProgramNothingStarts) {
+  if (::access(NESTBOX_INIT_DIR "/nestbox-init", X_OK) == 0)
+    GTEST_SKIP() << "an installed " NESTBOX_INIT_DIR "/nestbox-init would be found";
+  testkit::TempDir dir("nestbox-noinit", 0755);
+  const std::string lonely = dir.path() + "/nestbox-run";
+  ASSERT_TRUE(std::filesystem::copy_file(launcher_, lonely));
+  ::chmod(lonely.c_str(), 0755);
+  auto r = run_launcher(lonely, {"--no-cgroup", "--no-fs", "--name", name_, "--", "echo", "started"});
+  EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+  EXPECT_EQ(r.out.find("started"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("cannot find the container's init program at " + dir.path() + "/nestbox-init"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What sysinfo(2)- and affinity-based tools see inside a container with limits:
 // the launcher answers sysinfo through seccomp user notification, and pid 1
 // pins the CPU mask for --cpus (README.md (nestbox-run)). Real manager, fs and

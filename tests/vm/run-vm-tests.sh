@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The pure cgroup v2 VM tier: boots a Debian 12 guest (systemd, system bus,
 # cgroup2 only) and runs nestbox's integration tests and systemd checks in it.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A validated, absolute cgroup path such as "/nestbox/user-1000/web".
 //
 // Validation is component by component: no "", ".", "..", NUL, '/', control

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "The cgroup hierarchies on this host": the one small interface the three programs
 // use. One backend per layout (v2 for Unified, v1 for Hybrid/Legacy). Paths are
 // absolute cgroup paths as printed in /proc/<pid>/cgroup; on v1/hybrid a path names

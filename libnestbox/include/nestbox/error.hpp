@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Error model of the shared library: every failure is a nestbox::Error exception
 // carrying a kind (which maps 1:1 onto org.nestbox.Error.* D-Bus names and onto
 // an errno for FUSE replies) and a message a person can act on.

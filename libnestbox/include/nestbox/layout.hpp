@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which cgroup hierarchies this host has, read from /proc/self/mountinfo.
 #pragma once
 

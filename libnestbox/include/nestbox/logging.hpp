@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spdlog setup shared by the three programs: stderr normally, the journal when
 // started by systemd (JOURNAL_STREAM set).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A container's memory as the programs inside should see it: the arithmetic
 // behind nestbox-fs's /proc/meminfo and /proc/swaps and nestbox-run's sysinfo(2)
 // answers, in one place so the two can never disagree. Pure functions; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parsers for the value formats the kernel's cgroup files use.
 // All parsers throw nestbox::Error(Errc::InvalidValue, ...) on bad input and never
 // return partial results.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading facts about processes from a procfs (the real /proc, or a fixture dir).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed values read from one cgroup, the same shape on every layout.
 #pragma once
 

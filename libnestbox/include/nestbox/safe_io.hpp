@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File access below a directory fd that cannot escape it.
 //
 // open_beneath() uses openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |

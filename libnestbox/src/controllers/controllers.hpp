@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-controller readers, writers and v2<->v1 translation (internal). Each
 // controller's file holds both layouts so the translation rules sit together.
 #pragma once

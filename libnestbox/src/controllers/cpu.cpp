@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cpu and cpuacct: v2 cpu.max / cpu.weight / cpu.stat and the v1 CFS files,
 // cpu.shares and cpuacct's nanosecond / USER_HZ counters.
 #include <unistd.h>

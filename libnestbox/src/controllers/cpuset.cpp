@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cpuset: effective CPU lists (v2 cpuset.cpus.effective, v1 cpuset.effective_cpus)
 // and the v1 rule that a new cpuset cgroup must be given cpus and mems.
 #include "controllers/controllers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io / blkio: v2 io.stat and io.max; v1 blkio.throttle.* ("MAJ:MIN Op N" lines
 // to read, "MAJ:MIN N" to write, 0 meaning no limit).
 #include <algorithm>

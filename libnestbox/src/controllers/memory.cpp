@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // memory controller: v2 memory.{max,current,swap.max,swap.current,stat} and the
 // v1 equivalents (memory.limit_in_bytes, usage_in_bytes, memsw.*), with v1's
 // combined memory+swap limits translated to v2's swap-only view.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pids: pids.current / pids.max have the same names on both layouts.
 #include "controllers/controllers.hpp"
 #include "nestbox/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fixture cgroup trees for unit tests: plain directories holding the files the
 // kernel would show, mounted nowhere, described by a made-up mountinfo.
 #pragma once

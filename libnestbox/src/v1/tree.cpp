@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cgroup v1 backend (hybrid and legacy hosts): one Hierarchy per mounted managed
 // controller set, plus the controller-less cgroup2 hierarchy on hybrid hosts so
 // that membership there follows the v1 one. v2 limit keys are translated.

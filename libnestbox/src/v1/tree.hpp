@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Backend for v1 hosts, hybrid (v1 controllers + cgroup2) and legacy (internal).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The v1 backend over a fixture hybrid tree: one directory per hierarchy,
 // holding the v1 files the kernel would have, plus a controller-less cgroup2.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cgroup v2 backend: one hierarchy, v2 file names used as they are.
 #include "v2/tree.hpp"
 

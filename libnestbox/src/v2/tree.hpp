@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Backend for a pure cgroup v2 host (internal).
 #pragma once
 

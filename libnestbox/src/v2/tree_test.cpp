@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The v2 backend over a fixture tree (plain files where the kernel has cgroupfs).
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nestbox-cgmgr under systemd: D-Bus activation through the project's own
 # activation file, its delegated unit cgroup, and where the daemon lives (sourced).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Side by side: the subtree systemd hands the user for
 # `systemd-run --user --scope -p Delegate=yes` versus the one nestbox-cgmgr's
 # RequestUserDelegation hands the same user. Both must follow the kernel's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nestbox-fs started from its own unit, and values it serves to a process in a
 # systemd-managed cgroup with limits set through systemd (sourced).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nestbox-run as the unprivileged guest user, on top of the activated
 # nestbox-cgmgr and the nestbox-fs unit's mount (sourced).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Installs the project's systemd units, D-Bus policy/activation files and the
 # programs they name from the shared source and build trees (sourced). Each piece
 # is a result: a missing file or program is a FAIL naming what is missing.
@@ -46,7 +47,7 @@ exec_paths() {
 
 install_nestbox() {
   local f p
-  declare -A programs=([/usr/local/bin/nestbox-run]=1)
+  declare -A programs=([/usr/local/bin/nestbox-run]=1 [/usr/local/bin/nestbox-init]=1)
   for f in "$SRC/systemd/nestbox-cgmgr.service" "$SRC/systemd/nestbox-fs.service"; do
     install_file "$f" /etc/systemd/system || continue
     for p in $(exec_paths "$f"); do programs[$p]=1; done

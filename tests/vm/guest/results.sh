@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Result recording for the in-guest suite (sourced by run-suite.sh).
 
 # record STATUS NAME [REASON]: one line in results.tsv, echoed to the console.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # In-guest entry point (started by nestbox-vm-boot.service once the shares are
 # mounted). Installs what the build tree offers, runs the integration tests and
 # the systemd checks, and leaves per-test results in OUT/results.tsv.

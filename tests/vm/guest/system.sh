@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Facts about the guest that every later check relies on (sourced).
 
 VMUSER=vmuser

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the nestbox test VM image into OUT_DIR (which must not exist yet):
 #   vmlinux     uncompressed Debian kernel (boots directly via PVH, skipping
 #               decompression, which is slow under TCG)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the VM tier scripts (sourced, not executed).
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # QEMU helpers for the VM tier (sourced).
 
 # Prints the accelerator to use: "kvm" only if a probe boot of our own kernel and

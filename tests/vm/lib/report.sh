@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Prints the guest's per-test results on the host and decides the tier's exit status.
 # Usage: report.sh OUT_DIR CONSOLE_LOG QEMU_EXIT
 # results.tsv lines: STATUS<TAB>NAME<TAB>REASON, STATUS one of PASS FAIL SKIP.
