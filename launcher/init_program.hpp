@@ -2,6 +2,10 @@
 // Where the container's pid 1 finds nestbox-init (see init_main.cpp).
 #pragma once
 
+#include <sys/types.h>
+
+#include <string>
+
 #include "nestbox/unique_fd.hpp"
 
 namespace nestbox::launcher {
