@@ -255,5 +255,34 @@ TEST_F(LauncherNs, NameInUse) {
   EXPECT_EQ(first.wait(), 128 + SIGTERM);
 }
 
+// On a host without /run/user, the records' fallback is /tmp/nestbox-UID, which
+// anyone can create first. Squatted (another user's directory there), run, list
+// and exec must still work: the records go below the user's $HOME instead. Run
+// in a private mount namespace with its own /tmp, so nothing of the host's /tmp
+// (or of other tests' containers) is touched.
+TEST_F(LauncherNs, SquattedTmpStateDirectoryFallsBackBelowHome) {
+  const auto& user = testkit::test_user();
+  if (::access(("/run/user/" + std::to_string(user.uid)).c_str(), F_OK) == 0)
+    GTEST_SKIP() << "/run/user/" << user.uid << " exists: the /tmp fallback is not used for the test user";
+  const std::string dir = launcher_.substr(0, launcher_.rfind('/'));
+  const std::string as_user = "runuser -u " + user.name + " -- env HOME=" + user.home + " /mnt/nestbox-run ";
+  const std::string script =
+      "set -e; mount --bind " + dir + " /mnt; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+      "mkdir -m 0755 /tmp/nestbox-" + std::to_string(user.uid) + "; " +
+      as_user + "--no-cgroup --no-fs --name " + name_ + " -- sleep 60 & p=$!; "
+      "for i in $(seq 100); do " + as_user + "list | grep -q '^" + name_ + " ' && break; sleep 0.1; done; " +
+      as_user + "list; " + as_user + "exec " + name_ + " -- echo joined; kill $p; wait $p || true; "
+      "ls /tmp/nestbox-" + std::to_string(user.uid) + " | wc -l";
+  auto r = testkit::run({"unshare", "-m", "--propagation", "private", "sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(name_ + " "), std::string::npos) << "not listed:\n" << r.out << r.err;
+  EXPECT_NE(r.out.find("joined"), std::string::npos) << r.out << r.err;
+  // Nothing was written into the squatter's directory; the record lived in $HOME.
+  EXPECT_EQ(r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1), "0\n") << r.out;
+  struct stat st {};
+  EXPECT_EQ(::stat((user.home + "/.cache/nestbox-run").c_str(), &st), 0) << "no state below $HOME";
+  EXPECT_EQ(st.st_mode & 077, 0u);
+}
+
 }  // namespace
 }  // namespace nestbox::launcher_test
