@@ -93,7 +93,7 @@ void Service::dispatch(sdbus::Result<Out...>&& result, std::string what, bool mu
   std::string why;
   auto caller = current_caller(&why);
   if (!caller) {
-    spdlog::warn("{}: refused: {}", what, why);
+    refusal_log_.log(spdlog::level::warn, "refusals to unidentified callers", "{}: refused: {}", what, why);
     result.returnError(sdbus::Error(dbus_error_name(Errc::PermissionDenied), why));
     return;
   }
@@ -114,17 +114,21 @@ void Service::dispatch(sdbus::Result<Out...>&& result, std::string what, bool mu
       const bool conflict =
           e.code() == Errc::NotFound || e.code() == Errc::Exists || e.code() == Errc::Busy;
       const auto level = !mutating ? spdlog::level::debug : conflict ? spdlog::level::info : spdlog::level::warn;
-      spdlog::log(level, "{} by {}: {}: {}", what, c.describe(), errc_name(e.code()), e.what());
+      refusal_log_.log(level, "refusals to uid " + std::to_string(c.uid), "{} by {}: {}: {}", what, c.describe(),
+                       errc_name(e.code()), e.what());
       shared->returnError(to_dbus(e));
     } catch (const sdbus::Error& e) {
-      spdlog::warn("{} by {}: reply failed: {}", what, c.describe(), e.what());
+      refusal_log_.log(spdlog::level::warn, "failed replies to uid " + std::to_string(c.uid),
+                       "{} by {}: reply failed: {}", what, c.describe(), e.what());
     } catch (const std::exception& e) {
-      spdlog::error("{} by {}: internal error: {}", what, c.describe(), e.what());
+      refusal_log_.log(spdlog::level::err, "internal errors for uid " + std::to_string(c.uid),
+                       "{} by {}: internal error: {}", what, c.describe(), e.what());
       shared->returnError(sdbus::Error(dbus_error_name(Errc::Io), std::string("internal error: ") + e.what()));
     }
   };
   if (!pool_.try_submit(caller->uid, std::move(job))) {
-    spdlog::warn("{} by {}: refused, server busy", what, caller->describe());
+    refusal_log_.log(spdlog::level::warn, "busy refusals to uid " + std::to_string(caller->uid),
+                     "{} by {}: refused, server busy", what, caller->describe());
     shared->returnError(sdbus::Error(dbus_error_name(Errc::Busy), "the manager is busy (your share of its queue, or the whole queue, is full); retry shortly"));
   }
 }

@@ -17,6 +17,7 @@
 
 #include "authorizer.hpp"
 #include "manager.hpp"
+#include "nestbox/log_limit.hpp"
 #include "nestbox/dbus/cgmgr_adaptor.hpp"
 #include "thread_pool.hpp"
 
@@ -80,6 +81,9 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   std::unique_ptr<sdbus::IProxy> bus_proxy_;  // org.freedesktop.DBus, for callers' credentials
   std::mutex callers_mutex_;
   std::map<std::string, Caller> callers_;  // unique bus name -> credentials
+  // Refusals are logged with who asked, but any local user can ask in a loop:
+  // 10 lines per caller uid a minute, then a count (nestbox/log_limit.hpp).
+  LogLimiter refusal_log_;
 };
 
 }  // namespace nestbox::cgmgr

@@ -18,6 +18,7 @@
 #include "nestbox/parse.hpp"
 #include "nestbox/safe_io.hpp"
 #include "reader.hpp"
+#include "reader_log.hpp"
 
 namespace nestbox::fs {
 namespace {
@@ -41,8 +42,8 @@ bool is_procs_file(std::string_view file) {
 
 }  // namespace
 
-CgroupView::CgroupView(const HostLayout& layout, const ProcFs& proc, std::size_t max_nodes)
-    : proc_(proc), max_nodes_(max_nodes) {
+CgroupView::CgroupView(const HostLayout& layout, const ProcFs& proc, NodeLimits limits)
+    : proc_(proc), quota_(limits) {
   for (const auto& m : layout.mounts) {
     auto root = CgroupPath::try_parse(m.root);
     if (!root) continue;
@@ -69,6 +70,34 @@ std::vector<std::string> CgroupView::hierarchy_names() const {
 std::size_t CgroupView::node_count() const {
   std::lock_guard lock(mutex_);
   return nodes_.size();
+}
+
+NodeQuota::Usage CgroupView::usage(uid_t uid) const {
+  std::lock_guard lock(mutex_);
+  return quota_.of(uid);
+}
+
+NodeQuota::Usage CgroupView::usage() const {
+  std::lock_guard lock(mutex_);
+  return quota_.total();
+}
+
+std::size_t CgroupView::node_bytes(const Node& n) {
+  // Heap bytes of a string: nothing while it fits in place; else its buffer
+  // with the allocator's header.
+  static const std::size_t in_place = std::string().capacity();
+  constexpr std::size_t kAllocHeader = 16;
+  auto heap = [](std::size_t length) { return length > in_place ? length + 1 + kAllocHeader : 0; };
+  // One entry in each table (the hash node with its bucket, the tree node),
+  // each a separate allocation.
+  std::size_t bytes = sizeof(std::pair<const std::uint64_t, Node>) + 2 * sizeof(void*) +
+                      sizeof(std::pair<const Key, std::uint64_t>) + 4 * sizeof(void*) + 2 * kAllocHeader;
+  // The path in the node and in its key, the name in both, the components.
+  bytes += 2 * heap(n.cgroup.str().size()) + 2 * heap(n.file.size());
+  const auto& parts = n.cgroup.components();
+  if (!parts.empty()) bytes += parts.size() * sizeof(std::string) + kAllocHeader;
+  for (const auto& part : parts) bytes += heap(part.size());
+  return bytes;
 }
 
 void CgroupView::set_epoch(std::uint16_t epoch) {
@@ -122,7 +151,7 @@ struct stat CgroupView::real_stat(std::size_t h, const std::string& rel) const {
   return st;
 }
 
-CgroupView::Entry CgroupView::remember(Node n, const struct stat& st) {
+CgroupView::Entry CgroupView::remember(Node n, const struct stat& st, uid_t owner) {
   Key key{n.hierarchy, n.cgroup.str(), n.file};
   std::lock_guard lock(mutex_);
   Entry out{0, st};
@@ -130,9 +159,11 @@ CgroupView::Entry CgroupView::remember(Node n, const struct stat& st) {
     nodes_[it->second].lookups++;
     out.ino = it->second;
   } else {
-    // The kernel forgets nodes it no longer caches; this bound only stops a
-    // runaway client from growing the table without limit.
-    if (nodes_.size() >= max_nodes_) throw Error(Errc::QuotaExceeded, "too many cgroup view nodes", ENFILE);
+    // The kernel forgets nodes it no longer caches; the shares only stop one
+    // reader's runaway client from taking the table from the others.
+    n.owner = owner;
+    n.bytes = node_bytes(n);
+    quota_.charge(owner, n.bytes);
     out.ino = next_ino_++;
     n.lookups = 1;
     nodes_.emplace(out.ino, std::move(n));
@@ -151,6 +182,7 @@ void CgroupView::forget(std::uint64_t ino, std::uint64_t count) {
     // The key may belong to another node by now (see retarget()).
     auto k = by_key_.find(Key{it->second.hierarchy, it->second.cgroup.str(), it->second.file});
     if (k != by_key_.end() && k->second == ino) by_key_.erase(k);
+    quota_.release(it->second.owner, it->second.bytes);
     nodes_.erase(it);
   }
 }
@@ -159,7 +191,7 @@ CgroupView::Entry CgroupView::lookup_top(const Cred& cred, std::string_view hier
   for (std::size_t h = 0; h < hierarchies_.size(); ++h) {
     if (hierarchies_[h].name != hierarchy) continue;
     CgroupPath root = reader_root(cred, h);
-    return remember(Node{h, root, "", 0}, real_stat(h, real_rel(h, root, "")));
+    return remember(Node{h, root, "", 0}, real_stat(h, real_rel(h, root, "")), cred.uid);
   }
   hidden(hierarchy);
 }
@@ -173,10 +205,10 @@ CgroupView::Entry CgroupView::lookup(const Cred& cred, std::uint64_t parent, std
   if (S_ISDIR(st.st_mode)) {
     auto child = CgroupPath::try_parse(n.cgroup.str() + (n.cgroup.is_root() ? "" : "/") + std::string(name));
     if (!child) hidden(name);
-    return remember(Node{n.hierarchy, *child, "", 0}, st);
+    return remember(Node{n.hierarchy, *child, "", 0}, st, cred.uid);
   }
   if (!S_ISREG(st.st_mode)) hidden(name);
-  return remember(Node{n.hierarchy, n.cgroup, std::string(name), 0}, st);
+  return remember(Node{n.hierarchy, n.cgroup, std::string(name), 0}, st, cred.uid);
 }
 
 struct stat CgroupView::getattr(const Cred& cred, std::uint64_t ino) {
@@ -364,7 +396,8 @@ CgroupView::Entry CgroupView::mkdir(const Cred& cred, std::uint64_t parent, std:
       while (dirent* de = readdir(d)) {
         if (de->d_type != DT_REG) continue;
         if (fchownat(child.get(), de->d_name, cred.uid, cred.gid, AT_SYMLINK_NOFOLLOW) != 0)
-          spdlog::warn("chown {}/{}: {}", child_name, de->d_name, std::strerror(errno));
+          reader_log().log(spdlog::level::warn, "mkdir chown failure", "chown {}/{}: {}", child_name, de->d_name,
+                           std::strerror(errno));
       }
       closedir(d);
     }
@@ -429,6 +462,9 @@ void CgroupView::retarget(std::size_t h, const CgroupPath& from, const CgroupPat
     if (auto it = by_key_.find(Key{h, n.cgroup.str(), n.file}); it != by_key_.end() && it->second == ino)
       by_key_.erase(it);
     n.cgroup = std::move(*moved);
+    const std::size_t bytes = node_bytes(n);
+    quota_.resize(n.owner, n.bytes, bytes);
+    n.bytes = bytes;
     // A node left from an earlier cgroup of the new name (removed, not yet
     // forgotten by the kernel) loses its key to the renamed one.
     by_key_.insert_or_assign(Key{h, n.cgroup.str(), n.file}, ino);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "access.hpp"
+#include "node_quota.hpp"
 #include "nestbox/cgroup_path.hpp"
 #include "nestbox/layout.hpp"
 #include "nestbox/proc.hpp"
@@ -31,7 +32,8 @@ class CgroupView {
  public:
   static constexpr std::uint64_t kFirstIno = 1u << 20;
 
-  CgroupView(const HostLayout& layout, const ProcFs& proc, std::size_t max_nodes = 1u << 20);
+  // `limits` bound the node table and each uid's share of it (node_quota.hpp).
+  CgroupView(const HostLayout& layout, const ProcFs& proc, NodeLimits limits = {});
 
   // Directory names under MOUNTPOINT/cgroup ("memory", "cpu", "name=systemd", "unified").
   std::vector<std::string> hierarchy_names() const;
@@ -71,6 +73,9 @@ class CgroupView {
   void rename(const Cred& cred, std::uint64_t parent, std::string_view name, std::uint64_t new_parent,
               std::string_view new_name, unsigned flags);
   std::size_t node_count() const;
+  // The nodes charged to `uid` and to the whole table.
+  NodeQuota::Usage usage(uid_t uid) const;
+  NodeQuota::Usage usage() const;
 
  private:
   struct Hierarchy {
@@ -84,6 +89,8 @@ class CgroupView {
     CgroupPath cgroup;   // the cgroup (for a file: the cgroup that holds it)
     std::string file;    // "" for the cgroup directory itself
     std::uint64_t lookups = 0;
+    uid_t owner = 0;         // the uid whose lookup made the node, charged for it
+    std::size_t bytes = 0;   // what it was charged (node_bytes())
   };
   using Key = std::tuple<std::size_t, std::string, std::string>;
 
@@ -96,7 +103,11 @@ class CgroupView {
   std::string real_rel(const Node& n) const;
   std::string real_rel(std::size_t h, const CgroupPath& cg, std::string_view file) const;
   struct stat real_stat(std::size_t h, const std::string& rel) const;
-  Entry remember(Node n, const struct stat& st);
+  // The node for n's key, made (and charged to `owner`) if there is none.
+  Entry remember(Node n, const struct stat& st, uid_t owner);
+  // Estimated heap bytes of a node: its entries in both tables, with their
+  // keys and the strings that do not fit in place.
+  static std::size_t node_bytes(const Node& n);
   // Points the nodes of `from` and everything below it (in hierarchy h) at `to`.
   void retarget(std::size_t h, const CgroupPath& from, const CgroupPath& to);
   void move_process(const Cred& cred, const Node& n, std::string_view data);
@@ -107,7 +118,7 @@ class CgroupView {
 
   const ProcFs& proc_;
   std::vector<Hierarchy> hierarchies_;
-  std::size_t max_nodes_;
+  NodeQuota quota_;  // under mutex_
   mutable std::mutex mutex_;
   std::uint64_t epoch_base_ = kFirstIno + (std::uint64_t{1} << 40);
   std::uint64_t next_ino_ = epoch_base_;

@@ -8,6 +8,7 @@
 #include "nestbox/error.hpp"
 #include "nestbox/safe_io.hpp"
 #include "nestbox/unique_fd.hpp"
+#include "reader_log.hpp"
 
 namespace nestbox::fs {
 
@@ -77,7 +78,8 @@ Text ProcFiles::render(FileKind kind, pid_t reader) {
     return text;
   } catch (const std::exception& e) {
     // Expected for readers that exited or whose cgroup went away.
-    spdlog::debug("{} for pid {}: host file ({})", host_path(kind), reader, e.what());
+    reader_log().log(spdlog::level::debug, "host file fallbacks", "{} for pid {}: host file ({})", host_path(kind),
+                     reader, e.what());
   }
   return std::make_shared<const std::string>(read_host_file(std::string(host_path(kind))));
 }
@@ -100,7 +102,8 @@ std::optional<CpuList> ProcFiles::visible_for(pid_t reader) {
     if (in_root(cg.cpuset) && in_root(cg.cpu)) return std::nullopt;
     return visible(cg);
   } catch (const std::exception& e) {
-    spdlog::debug("visible CPUs of pid {}: host view ({})", reader, e.what());
+    reader_log().log(spdlog::level::debug, "host CPU view fallbacks", "visible CPUs of pid {}: host view ({})", reader,
+                     e.what());
     return std::nullopt;
   }
 }
