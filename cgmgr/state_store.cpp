@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "nestbox/error.hpp"
@@ -35,6 +36,19 @@ void write_all(int fd, const std::string& data, const std::string& what) {
   }
 }
 
+// An integer member. nlohmann's get<T>() casts a float or an out-of-range
+// integer without a check (a float beyond T's range is undefined behaviour,
+// and uid 4294968296 would silently become uid 1000): only an integer that
+// fits T is accepted.
+template <typename T>
+T integer_field(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<std::uint64_t>())) return static_cast<T>(v.get<std::uint64_t>());
+  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<std::int64_t>()))
+    return static_cast<T>(v.get<std::int64_t>());
+  throw Error(Errc::InvalidValue, std::string(key) + " must be an integer in range");
+}
+
 }  // namespace
 
 std::string state_to_json(const PersistentState& state) {
@@ -53,13 +67,13 @@ PersistentState state_from_json(const std::string& text, const std::string& orig
   PersistentState state;
   try {
     auto doc = nlohmann::json::parse(text);
-    if (doc.at("version").get<int>() != kFormatVersion)
+    if (integer_field<int>(doc, "version") != kFormatVersion)
       throw Error(Errc::InvalidValue, origin + ": unsupported state format version");
     for (const auto& g : doc.at("grants")) {
       Grant grant;
       grant.path = CgroupPath::parse(g.at("path").get<std::string>());
-      grant.uid = g.at("uid").get<uid_t>();
-      grant.gid = g.at("gid").get<gid_t>();
+      grant.uid = integer_field<uid_t>(g, "uid");
+      grant.gid = integer_field<gid_t>(g, "gid");
       grant.from_policy = g.at("origin").get<std::string>() == "policy";
       state.grants.push_back(std::move(grant));
     }

@@ -78,7 +78,13 @@ TEST(StateStore, DamagedFilesAreRejected) {
   for (const char* text : {"{", "{\"version\": 2, \"grants\": [], \"remove_on_empty\": []}",
                            "{\"version\": 1, \"grants\": [{\"path\": \"/a/../b\", \"uid\": 1, \"gid\": 1, "
                            "\"origin\": \"policy\"}], \"remove_on_empty\": []}",
-                           "{\"version\": 1}"}) {
+                           "{\"version\": 1}",
+                           // A float or a uid beyond 32 bits must not be cast (fuzz/state_json_fuzz).
+                           "{\"version\": 1e30, \"grants\": [], \"remove_on_empty\": []}",
+                           "{\"version\": 1, \"grants\": [{\"path\": \"/a\", \"uid\": 4294968296, \"gid\": 1, "
+                           "\"origin\": \"policy\"}], \"remove_on_empty\": []}",
+                           "{\"version\": 1, \"grants\": [{\"path\": \"/a\", \"uid\": 1000.5, \"gid\": 1, "
+                           "\"origin\": \"policy\"}], \"remove_on_empty\": []}"}) {
     std::string path = dir.write("bad.json", text);
     EXPECT_THROW(StateStore(path).load(), Error) << text;
   }

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <stdexcept>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "nestbox/error.hpp"
@@ -28,18 +30,34 @@ nlohmann::json record_to_json(const ContainerRecord& r) {
                         {"created", r.created},   {"limits", r.limits}};
 }
 
+namespace {
+
+// An integer member. nlohmann's get<T>() casts a float or an out-of-range
+// integer without a check (a float beyond T's range is undefined behaviour),
+// so anything but an integer that fits T is refused here.
+template <typename T>
+T integer_field(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<std::uint64_t>())) return static_cast<T>(v.get<std::uint64_t>());
+  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<std::int64_t>()))
+    return static_cast<T>(v.get<std::int64_t>());
+  throw std::out_of_range(std::string("record field ") + key + " is not an integer in range");
+}
+
+}  // namespace
+
 ContainerRecord record_from_json(const nlohmann::json& j) {
   ContainerRecord r;
   r.name = j.at("name").get<std::string>();
-  r.launcher_pid = j.at("launcher_pid").get<pid_t>();
-  r.launcher_start = j.at("launcher_start").get<std::uint64_t>();
-  r.init_pid = j.value("init_pid", 0);
+  r.launcher_pid = integer_field<pid_t>(j, "launcher_pid");
+  r.launcher_start = integer_field<std::uint64_t>(j, "launcher_start");
+  r.init_pid = j.contains("init_pid") ? integer_field<pid_t>(j, "init_pid") : 0;
   r.cgroup = j.value("cgroup", "");
   r.bus = j.value("bus", "");
   r.hostname = j.value("hostname", "");
   r.rootfs = j.value("rootfs", "");
   r.command = j.value("command", std::vector<std::string>{});
-  r.created = j.value("created", std::int64_t{0});
+  r.created = j.contains("created") ? integer_field<std::int64_t>(j, "created") : 0;
   r.limits = j.value("limits", std::map<std::string, std::string>{});
   return r;
 }

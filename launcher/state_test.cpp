@@ -35,6 +35,20 @@ TEST(State, JsonRoundTrip) {
   EXPECT_EQ(back.limits, r.limits);
 }
 
+TEST(State, NumbersMustBeIntegersInRange) {
+  // Found by fuzz/launcher_state_fuzz: a float pid was cast to pid_t unchecked
+  // (undefined behaviour beyond the range of int).
+  for (const char* text : {R"({"name":"a","launcher_pid":8.5e27,"launcher_start":1})",
+                           R"({"name":"a","launcher_pid":4294967297,"launcher_start":1})",
+                           R"({"name":"a","launcher_pid":1,"launcher_start":-1})",
+                           R"({"name":"a","launcher_pid":1,"launcher_start":1,"init_pid":1.5})"})
+    EXPECT_THROW(record_from_json(nlohmann::json::parse(text)), std::exception) << text;
+  auto ok = record_from_json(nlohmann::json::parse(R"({"name":"a","launcher_pid":7,"launcher_start":9})"));
+  EXPECT_EQ(ok.launcher_pid, 7);
+  EXPECT_EQ(ok.launcher_start, 9u);
+  EXPECT_EQ(ok.init_pid, 0);
+}
+
 TEST(State, ClaimRefusesALiveNameAndReplacesAStaleOne) {
   testkit::TempDir dir("nestbox-state");
   StateDir state(dir.path() + "/s");

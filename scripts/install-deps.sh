@@ -19,6 +19,8 @@ packages=(
   libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (fuzz/, scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
+  clang libclang-rt-14-dev
   # runtime pieces the tests and the demo use
   uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # real clients the tests run inside containers

@@ -100,7 +100,9 @@ HostLayout HostLayout::parse(std::string_view mountinfo,
   for (auto line : split_lines(mountinfo)) {
     auto fields = split_ws(line);
     auto sep = std::find(fields.begin(), fields.end(), std::string_view("-"));
-    if (fields.size() < 7 || sep == fields.end() || sep - fields.begin() < 6 || fields.end() - sep < 3) {
+    // After the "-": filesystem type, source and super options (read below), so
+    // four fields from the separator on.
+    if (fields.size() < 7 || sep == fields.end() || sep - fields.begin() < 6 || fields.end() - sep < 4) {
       if (trim(line).empty()) continue;
       throw Error(Errc::InvalidValue, "malformed mountinfo line: \"" + std::string(line) + "\"");
     }

@@ -109,6 +109,12 @@ TEST(Layout, OptionalFieldsAndErrors) {
   }
 }
 
+TEST(Layout, LineWithoutSuperOptionsIsMalformed) {
+  // Found by fuzz/mountinfo_fuzz: the super options were read one past the
+  // last field of a line that ends after the source.
+  EXPECT_THROW(HostLayout::parse("30 20 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup\n", no_controllers), Error);
+}
+
 TEST(Layout, DiscoverFindsSomething) {
   auto l = HostLayout::discover();
   EXPECT_FALSE(l.mounts.empty());

@@ -109,7 +109,11 @@ std::vector<IoDeviceStats> read_io_v2(const CgroupDir& dir) {
   std::vector<IoDeviceStats> out;
   auto text = dir.read("io.stat");
   if (!text) return out;
-  for (const auto& [dev, fields] : parse_nested_keyed(*text)) {
+  // Named members, not a structured binding: the lambda below uses them, and
+  // clang before 16 cannot capture structured bindings.
+  for (const auto& entry : parse_nested_keyed(*text)) {
+    const auto& dev = entry.first;
+    const auto& fields = entry.second;
     IoDeviceStats e;
     if (!parse_dev(dev, e.major, e.minor)) continue;
     auto get = [&](std::string_view key) -> std::uint64_t {
