@@ -45,17 +45,27 @@ exec_paths() {
   sed -n -E 's/^(ExecStart|ExecStartPre|Exec)=[-@:+!]*([^ ]+).*/\2/p' "$1" | grep '/nestbox-' || true
 }
 
+# install_nestbox [UNIT...]: the given units (default: nestbox-cgmgr.service and
+# nestbox-fs.service) and what they run; with nestbox-cgmgr.service also its bus
+# files and the launcher (nestbox-run, nestbox-init).
 install_nestbox() {
-  local f p
-  declare -A programs=([/usr/local/bin/nestbox-run]=1 [/usr/local/bin/nestbox-init]=1)
-  for f in "$SRC/systemd/nestbox-cgmgr.service" "$SRC/systemd/nestbox-fs.service"; do
+  local f p unit
+  local -a units=("$@")
+  ((${#units[@]})) || units=(nestbox-cgmgr.service nestbox-fs.service)
+  declare -A programs=()
+  for unit in "${units[@]}"; do
+    f=$SRC/systemd/$unit
     install_file "$f" /etc/systemd/system || continue
     for p in $(exec_paths "$f"); do programs[$p]=1; done
   done
-  install_file "$SRC/dbus/org.nestbox.CgroupManager1.conf" /usr/share/dbus-1/system.d
-  f=$SRC/dbus/org.nestbox.CgroupManager1.service
-  if install_file "$f" /usr/share/dbus-1/system-services; then
-    for p in $(exec_paths "$f"); do programs[$p]=1; done
+  if [[ " ${units[*]} " == *" nestbox-cgmgr.service "* ]]; then
+    programs[/usr/local/bin/nestbox-run]=1
+    programs[/usr/local/bin/nestbox-init]=1
+    install_file "$SRC/dbus/org.nestbox.CgroupManager1.conf" /usr/share/dbus-1/system.d
+    f=$SRC/dbus/org.nestbox.CgroupManager1.service
+    if install_file "$f" /usr/share/dbus-1/system-services; then
+      for p in $(exec_paths "$f"); do programs[$p]=1; done
+    fi
   fi
   for p in "${!programs[@]}"; do install_program "$p"; done
   # The policy an administrator would write: the unprivileged guest user gets a

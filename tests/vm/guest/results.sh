@@ -28,12 +28,13 @@ log_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'; }
 run_ctest_case() {
   local name=$1 wd=$2 tmo=$3 skip_re=$4 envs=$5
   shift 5
-  local log="$OUT/logs/$(log_name "$name").log" rc=0 e
+  local log="$OUT/logs/$(log_name "$name").log" rc=0 e t0=$SECONDS
   local -a envargs=()
   while IFS= read -r e; do [[ -n $e ]] && envargs+=("$e"); done <<<"$envs"
   tmo=${tmo%%.*}
   ((tmo > 0)) || tmo=300
   (cd "$wd" && timeout -k 10 "$tmo" env "${envargs[@]}" "$@") >"$log" 2>&1 </dev/null || rc=$?
+  printf '%s\t%s\t%s\n' "$((SECONDS - t0))" "$rc" "$name" >>"$OUT/logs/timings.tsv"
   if [[ -n $skip_re ]] && grep -qE -- "$skip_re" "$log"; then
     skip "$name" "$(grep -m1 -A1 -E -- ': Skipped$' "$log" | tail -n1 | head -c 200)"
   elif ((rc == 0)); then

@@ -22,7 +22,14 @@ wait_for() {
 }
 
 check_system() {
-  local fstype v1
+  local fstype v1 kver
+  # Which kernel ran, and that it is the one the host booted.
+  kver=$(uname -r)
+  if [[ -z ${NESTBOX_VM_KERNEL_EXPECTED:-} || $kver == "$NESTBOX_VM_KERNEL_EXPECTED" ]]; then
+    pass "guest: kernel" "$kver"
+  else
+    fail "guest: kernel" "running $kver, the host booted $NESTBOX_VM_KERNEL_EXPECTED"
+  fi
   fstype=$(stat -f -c %T /sys/fs/cgroup)
   v1=$(awk '$3 == "cgroup" { print $2 }' /proc/mounts | paste -sd' ')
   if [[ $fstype == cgroup2fs && -z $v1 ]]; then

@@ -36,8 +36,10 @@ vm_pick_accel() {
 # Boots the image once, with the source tree and build tree shared read-only
 # and OUT shared read-write, all at their host paths. Blocks until the guest
 # powers off or `timeout_s` passes (then QEMU is killed; returns 124).
+# KERNEL_DIR (default: the image) holds the vmlinux and initrd.img to boot the
+# image's root disk with (kernel/build-kernel.sh makes one for another kernel).
 vm_boot() {
-  local image=$1 accel=$2 src=$3 build=$4 out=$5 console=$6 timeout_s=$7
+  local image=$1 accel=$2 src=$3 build=$4 out=$5 console=$6 timeout_s=$7 kdir=${8:-$1}
   local cpu=${NESTBOX_VM_CPU:-max} accel_opt=tcg,thread=multi
   if [[ $accel == kvm ]]; then
     cpu=host
@@ -50,7 +52,7 @@ vm_boot() {
     -accel "$accel_opt" -cpu "$cpu" -m "${NESTBOX_VM_MEMORY:-4096}" -smp "${NESTBOX_VM_CPUS:-2}" \
     -display none -monitor none -nic none -no-reboot \
     -serial "file:$console" \
-    -kernel "$image/vmlinux" -initrd "$image/initrd.img" -append "$cmdline" \
+    -kernel "$kdir/vmlinux" -initrd "$kdir/initrd.img" -append "$cmdline" \
     -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
     -virtfs "$fs,path=$src,mount_tag=nbsrc,readonly=on" \
     -virtfs "$fs,path=$build,mount_tag=nbbuild,readonly=on" \
