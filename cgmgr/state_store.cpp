@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nestbox/error.hpp"
+#include "nestbox/json_integer.hpp"
 #include "nestbox/safe_io.hpp"
 #include "nestbox/unique_fd.hpp"
 
@@ -36,16 +37,10 @@ void write_all(int fd, const std::string& data, const std::string& what) {
   }
 }
 
-// An integer member. nlohmann's get<T>() casts a float or an out-of-range
-// integer without a check (a float beyond T's range is undefined behaviour,
-// and uid 4294968296 would silently become uid 1000): only an integer that
-// fits T is accepted.
+// An integer member: only an integer that fits T (see json_integer.hpp).
 template <typename T>
 T integer_field(const nlohmann::json& j, const char* key) {
-  const auto& v = j.at(key);
-  if (v.is_number_unsigned() && std::in_range<T>(v.get<std::uint64_t>())) return static_cast<T>(v.get<std::uint64_t>());
-  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<std::int64_t>()))
-    return static_cast<T>(v.get<std::int64_t>());
+  if (auto v = fitting_integer<T>(j.at(key))) return *v;
   throw Error(Errc::InvalidValue, std::string(key) + " must be an integer in range");
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nestbox/error.hpp"
+#include "nestbox/json_integer.hpp"
 #include "nestbox/proc.hpp"
 #include "nestbox/safe_io.hpp"
 #include "nestbox/unique_fd.hpp"
@@ -32,15 +33,10 @@ nlohmann::json record_to_json(const ContainerRecord& r) {
 
 namespace {
 
-// An integer member. nlohmann's get<T>() casts a float or an out-of-range
-// integer without a check (a float beyond T's range is undefined behaviour),
-// so anything but an integer that fits T is refused here.
+// An integer member: only an integer that fits T (see json_integer.hpp).
 template <typename T>
 T integer_field(const nlohmann::json& j, const char* key) {
-  const auto& v = j.at(key);
-  if (v.is_number_unsigned() && std::in_range<T>(v.get<std::uint64_t>())) return static_cast<T>(v.get<std::uint64_t>());
-  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<std::int64_t>()))
-    return static_cast<T>(v.get<std::int64_t>());
+  if (auto v = fitting_integer<T>(j.at(key))) return *v;
   throw std::out_of_range(std::string("record field ") + key + " is not an integer in range");
 }
 
