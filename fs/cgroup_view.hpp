@@ -37,8 +37,9 @@ class CgroupView {
 
   // Directory names under MOUNTPOINT/cgroup ("memory", "cpu", "name=systemd", "unified").
   std::vector<std::string> hierarchy_names() const;
-  // Bit 62 belongs to the sysfs CPU directory's range (cpu_dir.hpp).
-  static bool owns(std::uint64_t ino) { return ino >= kFirstIno && (ino >> 62) == 0; }
+  // Bit 62 belongs to the sysfs CPU directory's range (cpu_dir.hpp), bit 61
+  // to the block directory's (block_dir.hpp).
+  static bool owns(std::uint64_t ino) { return ino >= kFirstIno && (ino >> 61) == 0; }
   // Node ids carry the epoch of the server that made them (bits 40 and up),
   // so a node id the kernel kept from an earlier server of this connection is
   // never taken for one of ours: it answers ESTALE. Before the first lookup.

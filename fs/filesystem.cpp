@@ -28,7 +28,7 @@ constexpr double kStaticTimeout = 1.0;
 // free -s, htop) see new values, while chunked reads of one rendering stay
 // consistent. The text is shared, so a reply in flight keeps it alive.
 struct Filesystem::OpenFile {
-  enum class Source { Proc, View, Cpu };
+  enum class Source { Proc, View, Cpu, Block };
   Source source = Source::Proc;
   FileKind kind = FileKind::Static;
   std::uint64_t ino = 0;
@@ -81,6 +81,21 @@ struct stat static_attr(const StaticNode& n) {
     // Reads are direct (served from the per-open buffer), so the size only has
     // to look sensible to tools that stat first.
     st.st_size = n.kind == FileKind::Static ? static_cast<off_t>(static_content().size()) : 4096;
+  }
+  return st;
+}
+
+// A device directory of sys/block or its `stat` (block_dir.hpp).
+struct stat block_attr(std::uint64_t ino) {
+  struct stat st {};
+  st.st_ino = ino;
+  if (BlockDir::is_stat(ino)) {
+    st.st_mode = S_IFREG | 0444;
+    st.st_nlink = 1;
+    st.st_size = 4096;
+  } else {
+    st.st_mode = S_IFDIR | 0555;
+    st.st_nlink = 2;
   }
   return st;
 }
@@ -138,6 +153,16 @@ void reply_cpu_entry(fuse_req_t req, const CpuDir::Entry& e, bool top) {
   fuse_reply_entry(req, &p);
 }
 
+// Devices come and go on the host: names are asked again on every walk.
+void reply_block_entry(fuse_req_t req, std::uint64_t ino) {
+  fuse_entry_param p{};
+  p.ino = ino;
+  p.attr = block_attr(ino);
+  p.attr_timeout = kStaticTimeout;
+  p.entry_timeout = 0;
+  fuse_reply_entry(req, &p);
+}
+
 std::optional<CpuList> visible_for(fuse_req_t req) { return self(req).files().visible_for(fuse_req_ctx(req)->pid); }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -145,11 +170,19 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = self(req);
     if (CgroupView::owns(parent)) return reply_view_entry(req, fs.view().lookup(cred_of(req), parent, name));
     if (CpuDir::owns(parent)) return reply_cpu_entry(req, fs.cpu_dir().lookup(parent, name, visible_for(req)), false);
+    if (BlockDir::owns(parent)) {
+      // A device directory holds `stat` only.
+      fs.block_dir().device(parent);
+      if (BlockDir::is_stat(parent) || std::string_view(name) != "stat")
+        throw Error(Errc::NotFound, "no such file", ENOENT);
+      return reply_block_entry(req, BlockDir::stat_of(parent));
+    }
     const StaticNode* p = fs.tree().find(parent);
     if (!p || !p->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
     if (p->cgroup_root) return reply_view_entry(req, fs.view().lookup_top(cred_of(req), name));
     const StaticNode* c = fs.tree().child(parent, name);
     if (!c && p->cpu_dir) return reply_cpu_entry(req, fs.cpu_dir().lookup(0, name, visible_for(req)), true);
+    if (!c && p->block_dir) return reply_block_entry(req, fs.block_dir().lookup(name));
     if (!c) throw Error(Errc::NotFound, "no such file", ENOENT);
     fuse_entry_param e{};
     e.ino = c->ino;
@@ -184,6 +217,12 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
       fuse_reply_attr(req, &st, kStaticTimeout);
       return;
     }
+    if (BlockDir::owns(ino)) {
+      fs.block_dir().device(ino);
+      struct stat st = block_attr(ino);
+      fuse_reply_attr(req, &st, kStaticTimeout);
+      return;
+    }
     const StaticNode* n = fs.tree().find(ino);
     if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
     struct stat st = static_attr(*n);
@@ -213,6 +252,11 @@ std::shared_ptr<OpenFile> open_file(fuse_req_t req, fuse_ino_t ino, int flags) {
     if ((flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
     fs.cpu_dir().check_open(ino, cred_of(req), visible_for(req));
     file->source = OpenFile::Source::Cpu;
+  } else if (BlockDir::owns(ino)) {
+    fs.block_dir().device(ino);
+    if (!BlockDir::is_stat(ino)) throw Error(Errc::InvalidPath, "is a directory", EISDIR);
+    if ((flags & O_ACCMODE) != O_RDONLY) throw Error(Errc::PermissionDenied, "read-only", EACCES);
+    file->source = OpenFile::Source::Block;
   } else {
     const StaticNode* n = fs.tree().find(ino);
     if (!n) throw Error(Errc::NotFound, "no such inode", ENOENT);
@@ -242,6 +286,10 @@ Text render(fuse_req_t req, const OpenFile& file) {
     case OpenFile::Source::Proc: return fs.files().render(file.kind, fuse_req_ctx(req)->pid);
     case OpenFile::Source::View: return std::make_shared<const std::string>(fs.view().read(cred_of(req), file.ino));
     case OpenFile::Source::Cpu: return std::make_shared<const std::string>(fs.cpu_dir().read(file.ino));
+    case OpenFile::Source::Block: {
+      BlockDir::Device dev = fs.block_dir().device(file.ino);
+      return fs.files().render_block_stat(dev.major, dev.minor, fs.block_dir().host_stat(dev), fuse_req_ctx(req)->pid);
+    }
   }
   return std::make_shared<const std::string>();
 }
@@ -305,6 +353,10 @@ std::shared_ptr<OpenDir> open_dir(fuse_req_t req, fuse_ino_t ino) {
     for (auto& e : fs.view().list(cred_of(req), ino)) dir->items.push_back({std::move(e.name), 0, e.type});
   } else if (CpuDir::owns(ino)) {
     add_cpu_entries(ino);
+  } else if (BlockDir::owns(ino)) {
+    fs.block_dir().device(ino);
+    if (BlockDir::is_stat(ino)) throw Error(Errc::InvalidPath, "not a directory", ENOTDIR);
+    dir->items.push_back({"stat", BlockDir::stat_of(ino), S_IFREG});
   } else {
     const StaticNode* n = fs.tree().find(ino);
     if (!n || !n->dir) throw Error(Errc::NotFound, "no such directory", ENOENT);
@@ -313,6 +365,8 @@ std::shared_ptr<OpenDir> open_dir(fuse_req_t req, fuse_ino_t ino) {
     if (n->cgroup_root)
       for (auto& name : fs.view().hierarchy_names()) dir->items.push_back({name, 0, S_IFDIR});
     if (n->cpu_dir) add_cpu_entries(0);
+    if (n->block_dir)
+      for (auto& name : fs.block_dir().names()) dir->items.push_back({std::move(name), 0, S_IFDIR});
   }
   return dir;
 }
@@ -448,7 +502,8 @@ Filesystem::Filesystem(const Options& options, const HostLayout& layout, std::un
                                               std::chrono::seconds(600)}),
       files_(*cgroups_, options.cpu_view, sampler_),
       view_(layout, cgroups_->proc()),
-      cpu_dir_(options.sys_cpu_dir) {}
+      cpu_dir_(options.sys_cpu_dir),
+      block_dir_(options.sys_block_dir) {}
 
 Filesystem::~Filesystem() { stop(); }
 
@@ -457,6 +512,7 @@ void Filesystem::set_epoch(std::uint16_t epoch) {
   open_dirs_.set_epoch(epoch);
   view_.set_epoch(epoch);
   cpu_dir_.set_epoch(epoch);
+  block_dir_.set_epoch(epoch);
 }
 
 void Filesystem::start() { sampler_.start(); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The FUSE low-level operations: a static inode table for the virtualized files,
-// the host's sysfs CPU directory seen through the reader's CPUs, and the dynamic
+// the host's sysfs CPU directory seen through the reader's CPUs, the block
+// devices' counters seen through the reader's cgroup, and the dynamic
 // cgroup view. File and directory handles are entries of handle tables. Every handler catches every exception; the proc
 // files fall back to the host file, the view answers with an errno.
 #pragma once
@@ -10,6 +11,7 @@
 
 #include <memory>
 
+#include "block_dir.hpp"
 #include "cgroup_view.hpp"
 #include "cpu_dir.hpp"
 #include "handle_table.hpp"
@@ -40,6 +42,7 @@ class Filesystem {
   ProcFiles& files() { return files_; }
   CgroupView& view() { return view_; }
   CpuDir& cpu_dir() { return cpu_dir_; }
+  BlockDir& block_dir() { return block_dir_; }
 
   struct OpenFile;
   struct OpenDir;
@@ -54,6 +57,7 @@ class Filesystem {
   StaticTree static_;
   CgroupView view_;
   CpuDir cpu_dir_;
+  BlockDir block_dir_;
   HandleTable<OpenFile> open_files_;
   HandleTable<OpenDir> open_dirs_;
 };

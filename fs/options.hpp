@@ -23,6 +23,7 @@ struct Options {
   unsigned load_interval_ms = 5000;
   // The host directory behind MOUNTPOINT/sys/devices/system/cpu (tests use fixtures).
   std::string sys_cpu_dir = "/sys/devices/system/cpu";
+  std::string sys_block_dir = "/sys/block";
 };
 
 // Parses argv. Returns nullopt and sets `exit_code` when the program should exit

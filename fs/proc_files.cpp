@@ -108,6 +108,25 @@ std::optional<CpuList> ProcFiles::visible_for(pid_t reader) {
   }
 }
 
+Text ProcFiles::render_block_stat(unsigned major, unsigned minor, const std::string& host_stat, pid_t reader) {
+  try {
+    const auto who = readers_.get(reader);
+    const ReaderCgroups& cg = who->cgroups;
+    if (in_root(cg.io)) return std::make_shared<const std::string>(host_stat);
+    std::string key = cache_key(FileKind::Diskstats, *who);
+    key.append("|blk").append(std::to_string(major)).append(":").append(std::to_string(minor));
+    if (Text hit = cache_.get(key)) return hit;
+    auto text = std::make_shared<const std::string>(
+        nestbox::fs::render_block_stat(host_stat, major, minor, tree_.io_stats(*cg.io)));
+    cache_.put(key, text);
+    return text;
+  } catch (const std::exception& e) {
+    reader_log().log(spdlog::level::debug, "host file fallbacks", "block device {}:{} stat for pid {}: host file ({})",
+                     major, minor, reader, e.what());
+  }
+  return std::make_shared<const std::string>(host_stat);
+}
+
 std::string ProcFiles::cache_key(FileKind kind, const ReaderInfo& who) const {
   const ReaderCgroups& cg = who.cgroups;
   std::string key;

@@ -45,6 +45,9 @@ class ProcFiles {
   // The host CPUs the reader sees; nullopt when it sees all of them (a reader in
   // the root cgroup, or one that cannot be read: the host's view applies).
   std::optional<CpuList> visible_for(pid_t reader);
+  // /sys/block/<dev>/stat of device MAJ:MIN for the reader; `host_stat` is the
+  // host's file, served as it is to a reader in the root cgroup (never throws).
+  Text render_block_stat(unsigned major, unsigned minor, const std::string& host_stat, pid_t reader);
 
  private:
   std::string render_or_throw(FileKind kind, const ReaderInfo& who);

@@ -109,5 +109,9 @@ std::string render_swaps(std::string_view host_swaps, std::uint64_t host_swap_to
                          std::uint64_t swap_total_kb, std::uint64_t swap_used_kb);
 // Host rows only for devices the cgroup did I/O on, counters from the cgroup.
 std::string render_diskstats(std::string_view host, const std::vector<IoDeviceStats>& stats);
+// /sys/block/<dev>/stat of device MAJ:MIN for a cgroup with `stats` (zeros when
+// the cgroup did no I/O on it), with the host file's column count.
+std::string render_block_stat(std::string_view host_stat, unsigned major, unsigned minor,
+                              const std::vector<IoDeviceStats>& stats);
 
 }  // namespace nestbox::fs

@@ -39,6 +39,29 @@ std::string render_swaps(std::string_view host_swaps, std::uint64_t host_swap_to
   return out;
 }
 
+namespace {
+
+// Counters of a device in kernel order (the columns after the name in
+// /proc/diskstats, all of /sys/block/<dev>/stat): reads, merged, sectors, ms,
+// writes, merged, sectors, ms, in flight, io ms, weighted ms, discards, merged,
+// sectors, ms, flushes, ms. Only what the cgroup accounts is known; the rest
+// is 0. `count` is the host's column count, which is kept.
+std::vector<std::uint64_t> io_counter_values(std::size_t count, const IoDeviceStats& st) {
+  std::vector<std::uint64_t> values(count, 0);
+  auto set = [&](std::size_t i, std::uint64_t v) {
+    if (i < values.size()) values[i] = v;
+  };
+  set(0, st.rios);
+  set(2, st.rbytes / 512);
+  set(4, st.wios);
+  set(6, st.wbytes / 512);
+  set(11, st.dios);
+  set(13, st.dbytes / 512);
+  return values;
+}
+
+}  // namespace
+
 std::string render_diskstats(std::string_view host, const std::vector<IoDeviceStats>& stats) {
   std::string out;
   for (auto line : split_lines(host)) {
@@ -55,24 +78,29 @@ std::string render_diskstats(std::string_view host, const std::vector<IoDeviceSt
       return s.major == major && s.minor == minor;
     });
     if (it == stats.end() || it->rios + it->wios + it->dios + it->rbytes + it->wbytes == 0) continue;
-    // Counters after the name, in kernel order: reads, merged, sectors, ms,
-    // writes, merged, sectors, ms, in flight, io ms, weighted ms, discards,
-    // merged, sectors, ms, flushes, ms. Only what the cgroup accounts is known;
-    // the rest is 0. The host row's field count is kept.
-    std::vector<std::uint64_t> values(fields.size() - 3, 0);
-    auto set = [&](std::size_t i, std::uint64_t v) {
-      if (i < values.size()) values[i] = v;
-    };
-    set(0, it->rios);
-    set(2, it->rbytes / 512);
-    set(4, it->wios);
-    set(6, it->wbytes / 512);
-    set(11, it->dios);
-    set(13, it->dbytes / 512);
+    std::vector<std::uint64_t> values = io_counter_values(fields.size() - 3, *it);
     fmt::format_to(std::back_inserter(out), "{:>4} {:>7} {}", major, minor, fields[2]);
     for (auto v : values) fmt::format_to(std::back_inserter(out), " {}", v);
     out.push_back('\n');
   }
+  return out;
+}
+
+std::string render_block_stat(std::string_view host_stat, unsigned major, unsigned minor,
+                              const std::vector<IoDeviceStats>& stats) {
+  // 17 columns since Linux 5.5 (flushes); an older or unreadable host file
+  // keeps its own count, at least the 11 of old kernels.
+  std::size_t count = split_ws(host_stat).size();
+  if (count < 11) count = 17;
+  auto it = std::find_if(stats.begin(), stats.end(),
+                         [&](const IoDeviceStats& s) { return s.major == major && s.minor == minor; });
+  std::vector<std::uint64_t> values = it == stats.end() ? std::vector<std::uint64_t>(count, 0)
+                                                        : io_counter_values(count, *it);
+  // The kernel's format: each column right-aligned in 8, one space between.
+  std::string out;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    fmt::format_to(std::back_inserter(out), "{}{:>8}", i == 0 ? "" : " ", values[i]);
+  out.push_back('\n');
   return out;
 }
 

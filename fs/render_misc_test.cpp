@@ -74,6 +74,47 @@ TEST(RenderDiskstats, OnlyDevicesWithActivityWithCgroupCounters) {
 
 TEST(RenderDiskstats, NothingForIdleCgroup) { EXPECT_EQ(render_diskstats(kDiskstats, {}), ""); }
 
+constexpr std::string_view kBlockStat =
+    "     100        1     2000       30       50        2     4000       60        0       70       90"
+    "        0        0        0        0        5        6\n";
+
+TEST(RenderBlockStat, CgroupCountersInTheKernelsFormat) {
+  std::vector<IoDeviceStats> st;
+  st.push_back({259, 0, 1, 1, 1, 1, 0, 0});
+  st.push_back({8, 0, 4096, 8192, 3, 4, 1024, 2});
+  std::string out = render_block_stat(kBlockStat, 8, 0, st);
+  // Same column count and width as the host's file: iostat splits on blanks,
+  // other tools read fixed columns.
+  EXPECT_EQ(out.size(), kBlockStat.size());
+  auto f = split_ws(out);
+  ASSERT_EQ(f.size(), 17u);
+  EXPECT_EQ(parse_u64(f[0]), 3u);       // reads
+  EXPECT_EQ(parse_u64(f[1]), 0u);       // merges are not accounted per cgroup
+  EXPECT_EQ(parse_u64(f[2]), 8u);       // sectors read
+  EXPECT_EQ(parse_u64(f[4]), 4u);       // writes
+  EXPECT_EQ(parse_u64(f[6]), 16u);      // sectors written
+  EXPECT_EQ(parse_u64(f[9]), 0u);       // io ticks: not known per cgroup
+  EXPECT_EQ(parse_u64(f[11]), 2u);      // discards
+  EXPECT_EQ(parse_u64(f[13]), 2u);      // sectors discarded
+  EXPECT_EQ(out.back(), '\n');
+}
+
+TEST(RenderBlockStat, ZerosForADeviceTheCgroupDidNotTouch) {
+  std::vector<IoDeviceStats> st;
+  st.push_back({8, 0, 4096, 8192, 3, 4, 0, 0});
+  std::string out = render_block_stat(kBlockStat, 8, 1, st);
+  auto f = split_ws(out);
+  ASSERT_EQ(f.size(), 17u);
+  for (auto v : f) EXPECT_EQ(v, "0");
+}
+
+TEST(RenderBlockStat, KeepsAnOlderKernelsColumnCountAndDefaultsWhenUnreadable) {
+  std::string older = render_block_stat("1 2 3 4 5 6 7 8 9 10 11\n", 8, 0, {});
+  std::string unreadable = render_block_stat("", 8, 0, {});
+  EXPECT_EQ(split_ws(older).size(), 11u);
+  EXPECT_EQ(split_ws(unreadable).size(), 17u);
+}
+
 }  // namespace
 }  // namespace nestbox::fs
 

@@ -4,7 +4,7 @@
 namespace nestbox::fs {
 
 StaticTree::StaticTree() {
-  nodes_.push_back({kRoot, kRoot, "", true, FileKind::Static, false, false});
+  nodes_.push_back({kRoot, kRoot, "", true, FileKind::Static, false, false, false});
   auto proc = add(kRoot, "proc", true);
   add(proc, "meminfo", false, FileKind::Meminfo);
   add(proc, "cpuinfo", false, FileKind::Cpuinfo);
@@ -32,11 +32,15 @@ StaticTree::StaticTree() {
   nodes_[cg - 1].cgroup_root = true;
   auto hidden = add(kRoot, ".nestbox", true);
   add(hidden, "static", false, FileKind::Static);
+  // Added after every older node, so the fixed numbers of earlier releases
+  // stay what they were (an upgrade keeps the kernel's node ids).
+  auto block = add(sys, "block", true);
+  nodes_[block - 1].block_dir = true;
 }
 
 std::uint64_t StaticTree::add(std::uint64_t parent, std::string name, bool dir, FileKind kind) {
   std::uint64_t ino = nodes_.size() + 1;
-  nodes_.push_back({ino, parent, std::move(name), dir, kind, false, false});
+  nodes_.push_back({ino, parent, std::move(name), dir, kind, false, false, false});
   return ino;
 }
 

@@ -21,6 +21,7 @@ struct StaticNode {
   FileKind kind = FileKind::Static;  // files only
   bool cgroup_root = false;          // MOUNTPOINT/cgroup, whose children are the view
   bool cpu_dir = false;              // sys/devices/system/cpu, whose other entries are the host's (CpuDir)
+  bool block_dir = false;            // sys/block, whose entries are the host's devices (BlockDir)
 };
 
 class StaticTree {

@@ -89,6 +89,10 @@ TEST(StaticTree, LxcfsLayout) {
     EXPECT_FALSE(t.find(ino)->dir);
   }
   EXPECT_TRUE(t.child(StaticTree::kRoot, "cgroup")->cgroup_root);
+  EXPECT_TRUE(t.child(t.child(StaticTree::kRoot, "sys")->ino, "block")->block_dir);
+  // The newest node comes last, so the numbers of older ones stay what an
+  // earlier server of the connection gave the kernel.
+  EXPECT_EQ(t.child(t.child(StaticTree::kRoot, "sys")->ino, "block")->ino, t.size());
   EXPECT_EQ(t.child(StaticTree::kRoot, "nope"), nullptr);
 }
 

@@ -81,9 +81,11 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
                    "inside will show the host's values. Start it as root (nestbox-fs -f %s) or pass "
                    "--fs MOUNTPOINT; --no-fs silences this.\n",
                    o.fs_mount.c_str(), o.fs_mount.c_str());
-    else if (plan.mounts.fs_files.size() < kFsFiles.size())
+    else if (std::size_t fixed = std::count_if(plan.mounts.fs_files.begin(), plan.mounts.fs_files.end(),
+                                                [](const std::string& f) { return !f.starts_with("sys/block/"); });
+             fixed < kFsFiles.size())
       std::fprintf(stderr, "nestbox-run: warning: nestbox-fs at %s serves only %zu of %zu files\n",
-                   o.fs_mount.c_str(), plan.mounts.fs_files.size(), kFsFiles.size());
+                   o.fs_mount.c_str(), fixed, kFsFiles.size());
   }
   plan.process.command = o.command;
   auto env = o.env;

@@ -18,6 +18,10 @@ inline const std::vector<std::string> kFsFiles = {
     "proc/meminfo", "proc/cpuinfo",   "proc/stat",   "proc/uptime",           "proc/loadavg",
     "proc/swaps",   "proc/diskstats", "proc/vmstat", "sys/devices/system/cpu"};
 
+// Unused loop devices (size 0) are left out; a host with more devices in use
+// than this keeps the host's counters for the rest (and says so in the log).
+inline constexpr std::size_t kMaxBlockBinds = 64;
+
 // Where the pristine procfs for nested containers is mounted inside.
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
 
@@ -37,7 +41,10 @@ void setup_cgroup_view(const std::string& target, const std::vector<CgroupViewEn
 // Host side: which hierarchies have a directory for `container_cgroup`.
 std::vector<CgroupViewEntry> plan_cgroup_view(const std::string& container_cgroup);
 
-// Which of kFsFiles nestbox-fs serves at `fs_mount` (readable by this user).
+// Which of kFsFiles nestbox-fs serves at `fs_mount` (readable by this user),
+// and `sys/block/<dev>/stat` for each host block device in use (size > 0; at
+// most kMaxBlockBinds), bound onto the device's own so that iostat, which reads
+// those instead of /proc/diskstats, sees the container's counters.
 // Empty when nothing is mounted there.
 std::vector<std::string> available_fs_files(const std::string& fs_mount);
 

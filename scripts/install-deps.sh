@@ -24,7 +24,7 @@ packages=(
   # runtime pieces the tests and the demo use
   uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # real clients the tests run inside containers
-  htop tmux python3 default-jre-headless openjdk-17-jdk-headless
+  htop tmux sysstat python3 default-jre-headless openjdk-17-jdk-headless
   # peers measured side by side in bench/
   lxcfs bubblewrap hyperfine runc
   # the pure cgroup v2 VM test tier (tests/vm)

@@ -505,5 +505,55 @@ TEST_F(FsToolsTest, DiskstatsCountTheContainersWrites) {
   EXPECT_TRUE(found) << "no row for " << *disk << ":\n" << out;
 }
 
+
+// sysstat's iostat reads /sys/block/<dev>/stat (not /proc/diskstats) and divides
+// by the container's uptime: with the device's stat bound as nestbox-run binds
+// it, its totals are the container's own writes, not the host's since boot.
+TEST_F(FsToolsTest, IostatShowsTheContainersWrites) {
+  if (::access("/usr/bin/iostat", X_OK) != 0) GTEST_SKIP() << "iostat is not installed (scripts/install-deps.sh installs sysstat)";
+  std::string target = "/var/tmp";
+  auto disk = disk_of(target);
+  if (!disk) GTEST_SKIP() << target << " is not on a block device here, so no block I/O can be counted";
+  char link[4096];
+  ssize_t n = ::readlink(("/sys/dev/block/" + *disk).c_str(), link, sizeof link - 1);
+  ASSERT_GT(n, 0);
+  std::string name(link, static_cast<std::size_t>(n));
+  name = name.substr(name.rfind('/') + 1);
+  CgroupPath c = sandbox().make("iostat");
+  try {
+    tree().set_limit(c, "io.max", *disk + " wbps=1099511627776");
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot set an io rule on " << *disk << ": " << e.what();
+  }
+  const std::string file = target + "/nestbox-iostat-" + std::to_string(getpid());
+  const std::string dd = "dd if=/dev/zero of=" + file + " bs=1M count=8 oflag=direct conv=fsync 2>/dev/null; rm -f " + file;
+  // Before the write nothing of the container's is on the device; after it, the
+  // 8 MiB (the sleep outlasts the 100 ms a rendering is shared, see README.md).
+  auto out = inside(c, "mount --bind " + mnt("sys/block/" + name + "/stat") + " /sys/block/" + name + "/stat && " +
+                           "iostat -d -k " + name + " && " + dd + " && sleep 0.3 && iostat -d -k " + name);
+  auto host = testkit::run({"iostat", "-d", "-k", name});
+  // Device  tps  kB_read/s  kB_wrtn/s  kB_dscd/s  kB_read  kB_wrtn  kB_dscd
+  auto rows = [&](const std::string& text) {
+    std::vector<std::vector<std::uint64_t>> out_rows;
+    for (auto line : split_lines(text)) {
+      auto f = split_ws(line);
+      if (f.size() >= 8 && f[0] == name) out_rows.push_back({parse_u64(f[5]), parse_u64(f[6])});
+    }
+    return out_rows;
+  };
+  auto in = rows(out), h = rows(host.out);
+  ASSERT_EQ(in.size(), 2u) << out;
+  ASSERT_EQ(h.size(), 1u) << host.out;
+  EXPECT_EQ(in[0][1], 0u) << "kB written before the container wrote\n" << out;
+  EXPECT_GE(in[1][1], 8u * 1024) << "kB written after 8 MiB\n" << out;
+  auto st = tree().io_stats(c);
+  auto it = std::find_if(st.begin(), st.end(), [&](const IoDeviceStats& s) {
+    return std::to_string(s.major) + ":" + std::to_string(s.minor) == *disk;
+  });
+  ASSERT_NE(it, st.end());
+  EXPECT_EQ(in[1][1], it->wbytes / 1024) << "iostat's total is the cgroup's io.stat\n" << out;
+  EXPECT_LT(in[1][1], h[0][1]) << "the host's total since boot is not shown\n" << out << host.out;
+}
+
 }  // namespace
 }  // namespace nestbox::fs::test

@@ -82,6 +82,39 @@ TEST_F(LauncherLimits, CpusetCpuOfTheHostIsWhatEveryCpuCounterShows) {
   EXPECT_GE(parse_u64(busy[1]), 50u) << "vmstat's last line under a busy loop on the one visible CPU:\n" << r.out;
 }
 
+// iostat reads /sys/block/<dev>/stat: nestbox-run binds the fs's counters onto
+// each device in use, so a fresh container has written nothing, while the
+// host's totals since boot are not what it shows.
+TEST_F(LauncherLimits, IostatShowsTheContainersCountersNotTheHosts) {
+  if (::access("/usr/bin/iostat", X_OK) != 0) GTEST_SKIP() << "iostat is not installed (scripts/install-deps.sh installs sysstat)";
+  // A device the host has written to since boot.
+  std::string disk;
+  for (const auto& name : {"vda", "sda", "nvme0n1", "xvda"}) {
+    std::ifstream in(std::string("/sys/block/") + name + "/stat");
+    std::vector<std::uint64_t> f;
+    for (std::uint64_t v; in >> v;) f.push_back(v);
+    if (f.size() > 6 && f[6] > 0) {
+      disk = name;
+      break;
+    }
+  }
+  if (disk.empty()) GTEST_SKIP() << "no vda/sda/nvme0n1/xvda with writes since boot on this host";
+  auto r = run({"--", "sh", "-c", "grep -c ' /sys/block/" + disk + "/stat \\| /sys/devices/.*/" + disk +
+                                      "/stat ' /proc/self/mountinfo; iostat -d -k " + disk});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto lines = split_lines(r.out);
+  ASSERT_FALSE(lines.empty()) << r.out;
+  EXPECT_EQ(lines[0], "1") << "one mount over the device's stat\n" << r.out;
+  bool found = false;
+  for (auto line : lines) {
+    auto f = words(std::string(line));
+    if (f.size() < 8 || f[0] != disk) continue;
+    found = true;
+    EXPECT_EQ(f[6], "0") << "kB written by a container that wrote nothing\n" << r.out;
+  }
+  EXPECT_TRUE(found) << r.out;
+}
+
 TEST_F(LauncherLimits, UptimeIsTheContainers) {
   auto r = run({"--", "cat", "/proc/uptime"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
