@@ -5,7 +5,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -19,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "fd_store.hpp"
 #include "handoff.hpp"
 #include "nestbox/unique_fd.hpp"
 #include "session_args.hpp"
@@ -49,6 +53,8 @@ struct MountedSession {
 struct Child {
   pid_t pid = -1;
   UniqueFd ctl;
+  UniqueFd pidfd;        // kept in the fd store; how an adopted server's exit is seen
+  bool adopted = false;  // started by an earlier supervisor: not our child
   bool ready = false;
   bool draining = false;
   Clock::time_point drain_since{};
@@ -72,6 +78,34 @@ std::string argv_of_self() {
   return all;
 }
 
+// The pid a pidfd refers to (its fdinfo's "Pid:"), -1 once it has exited.
+pid_t pid_of(int pidfd) {
+  FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(pidfd)).c_str(), "re");
+  if (!f) return -1;
+  char line[256];
+  pid_t pid = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "Pid:", 4) == 0) pid = static_cast<pid_t>(std::atoi(line + 4));
+  std::fclose(f);
+  return pid > 0 ? pid : -1;
+}
+
+bool exited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+// A FUSE mount whose connection has ended answers ENOTCONN on every walk and
+// cannot be mounted over: detach it (its last server and fd store are gone).
+void detach_dead_mount(const std::string& mountpoint) {
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
+  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0)
+    spdlog::warn("detached the dead FUSE mount left at {}", mountpoint);
+  else
+    spdlog::warn("cannot detach the dead mount at {}: {}", mountpoint, std::strerror(errno));
+}
+
 class Supervisor {
  public:
   explicit Supervisor(const Options& opts) : opts_(opts), exe_(self_path()), cmdline_(argv_of_self()) {}
@@ -84,6 +118,9 @@ class Supervisor {
   void on_server_gone(int status);
   void upgrade();
   void stop();
+  bool adopt(StoredConnection& stored);
+  void store_server();
+  void forget_store();
 
   const Options& opts_;
   // The binary's path as it was at start: an upgrade replaces the file there,
@@ -98,6 +135,8 @@ class Supervisor {
   unsigned failures_ = 0;        // servers in a row that died before ready
   bool stopping_ = false;
   bool connection_gone_ = false;
+  bool adopted_ = false;        // the connection came from the fd store (we did not mount it)
+  UniqueFd state_;              // the fd store's "state" memfd
 };
 
 std::optional<Child> Supervisor::spawn(const std::string& why) {
@@ -125,6 +164,9 @@ std::optional<Child> Supervisor::spawn(const std::string& why) {
   //    needs lose close-on-exec, in the child.
   ++epoch_;
   if (epoch_ == 0) epoch_ = 1;
+  // Recorded before the server can use it: a supervisor restarted after ours
+  // goes on from here, so no epoch repeats on the connection.
+  if (state_) rewrite_state(state_.get(), SupervisorState{epoch_, init_});
   pid_t pid = ::fork();
   if (pid < 0) {
     spdlog::error("fork: {}", std::strerror(errno));
@@ -149,6 +191,7 @@ std::optional<Child> Supervisor::spawn(const std::string& why) {
   Child c;
   c.pid = pid;
   c.ctl = std::move(mine);
+  c.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   // 3. The start message: which epoch it is and the INIT to present.
   send_hello(c.ctl.get(), Hello{epoch_, init_});
   return c;
@@ -159,6 +202,67 @@ bool Supervisor::await_ready(Child& c) {
   if (!init) return false;
   if (init_.empty()) init_ = std::move(*init);
   c.ready = true;
+  return true;
+}
+
+// What a restarted supervisor needs, once a server serves: the connection and
+// state (stored once), the serving server's control socket and pidfd.
+void Supervisor::store_server() {
+  if (!FdStore::available() || !server_ || !server_->ready) return;
+  if (!state_) {
+    state_ = make_state_memfd(SupervisorState{epoch_, init_});
+    if (!state_) {
+      spdlog::warn("memfd_create: {}; a supervisor restart will mount anew", std::strerror(errno));
+      return;
+    }
+    FdStore::put("fuse", fuse_fd_);
+    FdStore::put("state", state_.get());
+  }
+  rewrite_state(state_.get(), SupervisorState{epoch_, init_});
+  FdStore::put("ctl", server_->ctl.get());
+  if (server_->pidfd) FdStore::put("server", server_->pidfd.get());
+}
+
+// A real stop: nothing may be adopted from a connection being unmounted (a
+// `systemctl restart` keeps the store across the stop).
+void Supervisor::forget_store() {
+  for (const char* name : {"server", "ctl", "state", "fuse"}) FdStore::remove(name);
+}
+
+// Steps of taking over a connection an earlier supervisor of this service
+// mounted, from what it left in the fd store.
+bool Supervisor::adopt(StoredConnection& stored) {
+  // 1. Only a live connection with its state is worth adopting; anything else
+  //    is closed and the mount (if dead) detached, then mounted anew.
+  if (!stored.fuse || !connection_alive(stored.fuse.get())) return false;
+  std::optional<SupervisorState> st = stored.state ? read_state(stored.state.get()) : std::nullopt;
+  if (!st || st->init.empty()) {
+    spdlog::warn("the fd store's connection has no usable state; mounting anew");
+    return false;
+  }
+  fuse_fd_ = stored.fuse.release();
+  state_ = std::move(stored.state);
+  epoch_ = st->epoch;
+  init_ = std::move(st->init);
+  adopted_ = true;
+  // 2. The server the earlier supervisor ran, if it still serves, becomes the
+  //    "old" one of an upgrade: it drains once ours is ready.
+  if (stored.server && stored.ctl && !exited(stored.server.get())) {
+    Child orphan;
+    orphan.pid = pid_of(stored.server.get());
+    orphan.ctl = std::move(stored.ctl);
+    orphan.pidfd = std::move(stored.server);
+    orphan.adopted = true;
+    orphan.ready = true;
+    old_ = std::move(orphan);
+    spdlog::info("adopted the connection (epoch {}); server {} of the previous supervisor still serves", epoch_,
+                 old_->pid);
+  } else {
+    // 3. No server left: what the last one had read but not answered is queued again.
+    spdlog::info("adopted the connection (epoch {}); no server left serving it", epoch_);
+    if (int err = notify_resend(fuse_fd_); err != 0)
+      spdlog::warn("the kernel cannot re-queue the dead server's requests ({})", std::strerror(err));
+  }
   return true;
 }
 
@@ -185,13 +289,14 @@ void Supervisor::on_server_gone(int status) {
   if (failures_ > 0) std::this_thread::sleep_for(std::min(100ms * (1u << std::min(failures_, 6u)), 5000ms));
   server_ = spawn("restart");
   if (server_ && !await_ready(*server_)) spdlog::error("restarted server did not become ready");
+  store_server();
 }
 
 void Supervisor::reap() {
   int status = 0;
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-    if (old_ && pid == old_->pid) {
+    if (old_ && !old_->adopted && pid == old_->pid) {
       spdlog::info("previous server {} has exited", pid);
       const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       old_.reset();
@@ -204,6 +309,12 @@ void Supervisor::reap() {
       if (!stopping_) on_server_gone(status);
       else server_.reset();
     }
+  }
+  // A server an earlier supervisor started is not our child: its pidfd tells.
+  if (old_ && old_->adopted && old_->pidfd && exited(old_->pidfd.get())) {
+    spdlog::info("previous supervisor's server {} has exited", old_->pid);
+    old_.reset();
+    if (connection_alive(fuse_fd_)) notify_resend(fuse_fd_);
   }
 }
 
@@ -236,27 +347,38 @@ void Supervisor::upgrade() {
   }
   server_ = std::move(next);
   spdlog::info("upgrade: server {} is serving", server_->pid);
+  store_server();
 }
 
 void Supervisor::stop() {
   stopping_ = true;
+  // Signals go through the pidfd where there is one: an adopted server's pid
+  // is not ours to wait for, and could be reused once it exits.
+  auto signal_child = [](const Child& c, int sig) {
+    if (c.pidfd) ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), sig, nullptr, 0);
+    else ::kill(c.pid, sig);
+  };
   for (auto* c : {&server_, &old_})
-    if (*c) ::kill((*c)->pid, SIGTERM);
+    if (*c) signal_child(**c, SIGTERM);
   const auto deadline = Clock::now() + kExitTimeout;
   while ((server_ || old_) && Clock::now() < deadline) {
     int status;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
       if (server_ && pid == server_->pid) server_.reset();
-      if (old_ && pid == old_->pid) old_.reset();
+      if (old_ && !old_->adopted && pid == old_->pid) old_.reset();
+      continue;
+    }
+    if (old_ && old_->adopted && (!old_->pidfd || exited(old_->pidfd.get()))) {
+      old_.reset();
       continue;
     }
     std::this_thread::sleep_for(10ms);
   }
   for (auto* c : {&server_, &old_})
     if (*c) {
-      ::kill((*c)->pid, SIGKILL);
-      ::waitpid((*c)->pid, nullptr, 0);
+      signal_child(**c, SIGKILL);
+      if (!(*c)->adopted) ::waitpid((*c)->pid, nullptr, 0);
     }
 }
 
@@ -288,32 +410,59 @@ int Supervisor::run() {
     return 1;
   }
 
-  if (fuse_session_mount(session.se, opts_.mountpoint.c_str()) != 0) {
-    spdlog::error("cannot mount on {}", opts_.mountpoint);
-    return 1;
+  // Under a service manager, a connection an earlier supervisor of this
+  // service left in the fd store is taken over rather than mounted anew.
+  StoredConnection stored = FdStore::take();
+  if (!adopt(stored)) {
+    stored = StoredConnection{};
+    detach_dead_mount(opts_.mountpoint);
+    if (fuse_session_mount(session.se, opts_.mountpoint.c_str()) != 0) {
+      spdlog::error("cannot mount on {}", opts_.mountpoint);
+      return 1;
+    }
+    session.mounted = true;
+    fuse_fd_ = fuse_session_fd(session.se);
   }
-  session.mounted = true;
-  fuse_fd_ = fuse_session_fd(session.se);
   if (!opts_.foreground && fuse_daemonize(0) != 0) return 1;
 
-  server_ = spawn("first");
+  server_ = spawn(adopted_ ? "after a supervisor restart" : "first");
   if (!server_ || !await_ready(*server_)) {
     spdlog::error("the server did not start");
+    if (adopted_) {
+      // The connection stays with the earlier server (if one still serves)
+      // and with the fd store; the service manager starts us again.
+      if (server_) {
+        ::kill(server_->pid, SIGKILL);
+        ::waitpid(server_->pid, nullptr, 0);
+      }
+      return 1;
+    }
     stop();
     return 1;
   }
+  store_server();
+  if (old_) {
+    // The earlier supervisor's server answers what it read, then exits.
+    old_->draining = true;
+    old_->drain_since = Clock::now();
+    send_drain(old_->ctl.get());
+  }
   sd_notify(0, "READY=1");
-  spdlog::info("mounted {}; supervising", opts_.mountpoint);
+  spdlog::info("{} {}; supervising", adopted_ ? "took over" : "mounted", opts_.mountpoint);
 
   while (!connection_gone_) {
-    pollfd p{sigfd.get(), POLLIN, 0};
+    pollfd p[2] = {{sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}};
+    if (old_ && old_->adopted && old_->pidfd) p[1].fd = old_->pidfd.get();
     // Wakes at least once a second to bound how long a drain may take.
-    int r = ::poll(&p, 1, 1000);
+    int r = ::poll(p, 2, 1000);
     if (old_ && Clock::now() - old_->drain_since > kExitTimeout) {
       spdlog::error("previous server {} did not finish draining; killing it", old_->pid);
-      ::kill(old_->pid, SIGKILL);
+      if (old_->pidfd) ::syscall(SYS_pidfd_send_signal, old_->pidfd.get(), SIGKILL, nullptr, 0);
+      else ::kill(old_->pid, SIGKILL);
     }
     if (r <= 0) continue;
+    if (p[1].revents) reap();
+    if (!(p[0].revents & POLLIN)) continue;
     signalfd_siginfo si;
     if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
     switch (si.ssi_signo) {
@@ -324,11 +473,15 @@ int Supervisor::run() {
       default:  // SIGTERM, SIGINT
         spdlog::info("stopping (signal {})", si.ssi_signo);
         sd_notify(0, "STOPPING=1");
+        forget_store();
         stop();
         spdlog::info("unmounting {}", opts_.mountpoint);
+        if (adopted_ && ::umount2(opts_.mountpoint.c_str(), MNT_DETACH) != 0)
+          spdlog::warn("cannot unmount {}: {}", opts_.mountpoint, std::strerror(errno));
         return 0;
     }
   }
+  forget_store();
   stop();
   return 0;
 }

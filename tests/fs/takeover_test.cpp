@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -115,6 +118,95 @@ int reader(int report_fd, const std::string& source, const std::string& expected
   return 0;
 }
 
+// The readers of a test, forked one by one from the test's only thread, each
+// with a pipe for its report. Whatever assertion ends a test early, they are
+// stopped and reaped.
+class ReaderPool {
+ public:
+  ReaderPool(int count, const std::string& source, const std::string& expected, const std::string& stop,
+             const std::string& crashing)
+      : stop_(stop) {
+    for (int i = 0; i < count; ++i) {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) break;
+      pid_t pid = ::fork();
+      if (pid < 0) break;
+      if (pid == 0) {
+        ::close(p[0]);
+        ::_exit(reader(p[1], source, expected, stop, crashing));
+      }
+      ::close(p[1]);
+      readers_.push_back({pid, p[0]});
+    }
+  }
+  ~ReaderPool() {
+    if (collected_) return;
+    std::ofstream(stop_) << "stop\n";
+    for (const Reader& r : readers_) {
+      ::kill(r.pid, SIGKILL);
+      ::waitpid(r.pid, nullptr, 0);
+      ::close(r.out);
+    }
+  }
+  std::size_t size() const { return readers_.size(); }
+  // Stops the readers and sums their reports; a reader still stuck in a read
+  // 10 s after the stop is counted in `hung` (and killed).
+  Tally collect(long& hung) {
+    { std::ofstream(stop_) << "stop\n"; }
+    std::vector<std::string> reports;
+    hung = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (const Reader& r : readers_) {
+      std::string text;
+      char buf[256];
+      for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        struct pollfd pfd = {r.out, POLLIN, 0};
+        if (::poll(&pfd, 1, static_cast<int>(std::max<long>(left.count(), 0))) <= 0) {
+          ++hung;
+          ::kill(r.pid, SIGKILL);
+          break;
+        }
+        ssize_t n = ::read(r.out, buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+      }
+      ::close(r.out);
+      ::waitpid(r.pid, nullptr, 0);
+      if (!text.empty()) reports.push_back(text);
+    }
+    collected_ = true;
+    Tally total;
+    for (const auto& text : reports) {
+      std::istringstream in(text);
+      Tally t;
+      in >> t.reads >> t.errors >> t.crash_errors >> t.wrong >> t.blocked >> t.first_error;
+      if (in.fail()) {
+        ++total.errors;
+        if (total.first_error.empty()) total.first_error = "a reader reported: " + text;
+        continue;
+      }
+      total.reads += t.reads;
+      total.errors += t.errors;
+      total.crash_errors += t.crash_errors;
+      total.wrong += t.wrong;
+      total.blocked += t.blocked;
+      if (total.first_error.empty() && t.errors) total.first_error = t.first_error;
+    }
+    return total;
+  }
+
+ private:
+  struct Reader {
+    pid_t pid;
+    int out;
+  };
+  std::string stop_;
+  std::vector<Reader> readers_;
+  bool collected_ = false;
+};
+
 TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
   if (auto missing = tk::missing_fuse()) GTEST_SKIP() << *missing;
@@ -139,40 +231,8 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   if (const char* n = std::getenv("NESTBOX_TAKEOVER_READERS")) kReaders = std::max(1, std::atoi(n));
   const std::string stop = bin.path() + "/stop";
   const std::string crashing = bin.path() + "/crashing";
-  // Forked one by one from this thread (no other thread runs yet), each with a
-  // pipe for its report.
-  struct Reader {
-    pid_t pid;
-    int out;
-  };
-  std::vector<Reader> readers;
-  for (int i = 0; i < kReaders; ++i) {
-    int p[2];
-    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(p[0]);
-      ::_exit(reader(p[1], source, expected, stop, crashing));
-    }
-    ::close(p[1]);
-    readers.push_back({pid, p[0]});
-  }
-  // Whatever assertion ends the test early, the readers stop and are reaped.
-  struct StopGuard {
-    const std::string& stop;
-    std::vector<Reader>& readers;
-    bool collected = false;
-    ~StopGuard() {
-      if (collected) return;
-      std::ofstream(stop) << "stop\n";
-      for (const Reader& r : readers) {
-        ::kill(r.pid, SIGKILL);
-        ::waitpid(r.pid, nullptr, 0);
-        ::close(r.out);
-      }
-    }
-  } guard{stop, readers};
+  ReaderPool pool(kReaders, source, expected, stop, crashing);
+  ASSERT_EQ(pool.size(), static_cast<std::size_t>(kReaders));
   std::this_thread::sleep_for(1s);
 
   auto server = [&]() -> pid_t {
@@ -227,45 +287,9 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(server(), serving) << "the failed upgrade replaced the running server";
 
-  { std::ofstream(stop) << "stop\n"; }
-  // A reader still stuck in a read 10 s after the stop is a hung reader.
-  std::vector<std::string> reports;
   long hung = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  for (const Reader& r : readers) {
-    std::string text;
-    char buf[256];
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      struct pollfd pfd = {r.out, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(std::max<long>(left.count(), 0))) <= 0) {
-        ++hung;
-        ::kill(r.pid, SIGKILL);
-        break;
-      }
-      ssize_t n = ::read(r.out, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(r.out);
-    ::waitpid(r.pid, nullptr, 0);
-    if (!text.empty()) reports.push_back(text);
-  }
+  Tally total = pool.collect(hung);
   EXPECT_EQ(hung, 0) << "readers never answered";
-  guard.collected = true;
-  Tally total;
-  for (const auto& text : reports) {
-    std::istringstream in(text);
-    Tally t;
-    in >> t.reads >> t.errors >> t.crash_errors >> t.wrong >> t.blocked >> t.first_error;
-    ASSERT_FALSE(in.fail()) << "a reader reported: " << text;
-    total.reads += t.reads;
-    total.errors += t.errors;
-    total.crash_errors += t.crash_errors;
-    total.wrong += t.wrong;
-    total.blocked += t.blocked;
-    if (total.first_error.empty() && t.errors) total.first_error = t.first_error;
-  }
   std::cout << "takeover: " << kReaders << " readers, " << total.reads << " reads, " << total.errors
             << " errors outside the crashes, " << total.crash_errors << " failed reads around the 10 kill -9s, "
             << total.wrong << " wrong MemTotal, " << total.blocked << " reads blocked > 2 s\n";
@@ -280,6 +304,191 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   EXPECT_EQ(total.blocked, 0);
   // A real stop still unmounts.
   mount.terminate_daemon();
+  EXPECT_FALSE(tk::is_mounted(mount.mountpoint()));
+}
+
+
+// A stand-in for the service manager's side of sd_notify, as much of it as
+// nestbox-fs uses: READY=1 and the fd store (FDSTORE=1 / FDSTOREREMOVE=1 with
+// FDNAME=), on a datagram socket named by NOTIFY_SOCKET.
+class FakeServiceManager {
+ public:
+  FakeServiceManager() : dir_("nestbox-fake-pid1", 0755), path_(dir_.path() + "/notify") {
+    sock_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    bound_ = sock_ >= 0 && ::bind(sock_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~FakeServiceManager() {
+    for (auto& [name, fd] : store_) ::close(fd);
+    if (sock_ >= 0) ::close(sock_);
+  }
+  bool ok() const { return bound_; }
+  const std::string& path() const { return path_; }
+  // Takes the messages that arrive within `wait`, up to and including a
+  // READY=1 (then true).
+  bool pump(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{sock_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) <= 0) return false;
+      char buf[4096];
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8) + CMSG_SPACE(sizeof(ucred))];
+      iovec iov{buf, sizeof buf - 1};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = ::recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC);
+      if (n < 0) continue;
+      std::vector<int> fds;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+          for (std::size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
+            fds.push_back(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
+      const std::string text(buf, static_cast<std::size_t>(n));
+      std::string name;
+      if (auto at = text.find("FDNAME="); at != std::string::npos)
+        name = text.substr(at + 7, text.find('\n', at) - (at + 7));
+      if (text.find("FDSTORE=1") != std::string::npos && fds.size() == 1 && !name.empty()) {
+        if (store_.count(name)) ::close(store_[name]);
+        store_[name] = fds.front();
+        fds.clear();
+      } else if (text.find("FDSTOREREMOVE=1") != std::string::npos && store_.count(name)) {
+        ::close(store_[name]);
+        store_.erase(name);
+      }
+      for (int fd : fds) ::close(fd);
+      if (text.find("READY=1") != std::string::npos) return true;
+    }
+  }
+  std::size_t stored() const { return store_.size(); }
+  // Starts `argv` the way the service manager restarts a unit: the stored fds
+  // from 3 on, named in LISTEN_FDNAMES, with LISTEN_PID its own pid.
+  pid_t restart(const std::vector<std::string>& argv) {
+    std::vector<std::pair<std::string, int>> fds(store_.begin(), store_.end());
+    std::string names;
+    for (const auto& [name, fd] : fds) names += (names.empty() ? "" : ":") + name;
+    pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    // Child: move the fds out of the way first, then to 3, 4, ...
+    std::vector<int> high;
+    for (const auto& [name, fd] : fds) high.push_back(::fcntl(fd, F_DUPFD, 100));
+    for (std::size_t i = 0; i < high.size(); ++i) ::dup2(high[i], 3 + static_cast<int>(i));
+    ::setenv("LISTEN_FDS", std::to_string(high.size()).c_str(), 1);
+    ::setenv("LISTEN_FDNAMES", names.c_str(), 1);
+    ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+    ::setenv("NOTIFY_SOCKET", path_.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int log = ::open((dir_.path() + "/restarted.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+    }
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  std::string restarted_log() const { return slurp(dir_.path() + "/restarted.log"); }
+
+ private:
+  tk::TempDir dir_;
+  std::string path_;
+  int sock_ = -1;
+  bool bound_ = false;
+  std::map<std::string, int> store_;
+};
+
+bool alive(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
+}
+
+// Under a service manager (Restart=, FileDescriptorStoreMax= of the shipped
+// unit), a kill -9 of the supervisor itself: the one started next takes the
+// connection, its state and the still-serving server from the fd store, the
+// old server drains, and readers see nothing. The VM tier runs the same under
+// the real systemd with the unit as shipped.
+TEST(FsTakeover, ASupervisorRestartedWithTheFdStoreKeepsTheConnection) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
+  if (auto missing = tk::missing_fuse()) GTEST_SKIP() << *missing;
+  const std::string program = tk::built_program("nestbox-fs");
+  if (::access(program.c_str(), X_OK) != 0) GTEST_SKIP() << "nestbox-fs is not built at " << program;
+  FakeServiceManager manager;
+  ASSERT_TRUE(manager.ok()) << std::strerror(errno);
+  tk::FuseMount mount({program, "-f"}, 20s, {{"NOTIFY_SOCKET", manager.path()}});
+  const pid_t supervisor = mount.daemon_pid();
+  ASSERT_TRUE(manager.pump(5s)) << "no READY=1 from the supervisor";
+  EXPECT_EQ(manager.stored(), 4u) << "fuse, state, ctl and server are stored";
+  const std::string source = mount.mountpoint() + "/proc/meminfo";
+  const std::string expected = memtotal_line(slurp(source));
+  ASSERT_FALSE(expected.empty());
+  auto kids = children_of(supervisor);
+  ASSERT_EQ(kids.size(), 1u);
+  const pid_t old_server = kids.front();
+
+  tk::TempDir work("nestbox-fdstore", 0755);
+  const std::string stop = work.path() + "/stop";
+  int kReaders = 20;
+  if (const char* n = std::getenv("NESTBOX_TAKEOVER_READERS")) kReaders = std::max(1, std::atoi(n));
+  ReaderPool pool(kReaders, source, expected, stop, work.path() + "/never");
+  ASSERT_EQ(pool.size(), static_cast<std::size_t>(kReaders));
+  std::this_thread::sleep_for(1s);
+
+  // 1. The supervisor dies; its server serves on (its control socket's other
+  //    end is in the store, so it sees no EOF).
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(alive(old_server)) << "the server must outlive its supervisor";
+  // 2. The restart: a new supervisor from the stored fds, on the same mount.
+  const pid_t next = manager.restart({program, "-f", mount.mountpoint()});
+  ASSERT_GT(next, 0);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      if (pid <= 0) return;  // never kill(-1)
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{next};
+  EXPECT_TRUE(manager.pump(20s)) << "no READY=1 from the restarted supervisor\n" << manager.restarted_log();
+  // 3. The old server drains and exits; the new supervisor's one serves.
+  bool drained = false;
+  for (int i = 0; i < 100 && !drained; ++i) {
+    drained = !alive(old_server);
+    if (!drained) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(drained) << "the previous server did not exit\n" << manager.restarted_log();
+  EXPECT_EQ(children_of(next).size(), 1u) << manager.restarted_log();
+  std::this_thread::sleep_for(1s);
+
+  long hung = 0;
+  Tally total = pool.collect(hung);
+  std::cout << "fd store restart: " << kReaders << " readers, " << total.reads << " reads, " << total.errors
+            << " errors, " << total.wrong << " wrong MemTotal, " << total.blocked << " reads blocked > 2 s\n";
+  EXPECT_EQ(hung, 0);
+  EXPECT_GT(total.reads, kReaders);
+  EXPECT_EQ(total.errors, 0) << "first error: " << total.first_error;
+  EXPECT_EQ(total.wrong, 0);
+  EXPECT_EQ(total.blocked, 0);
+  // Epochs go on from the stored state: the new server is not epoch 1 again.
+  const std::string log = manager.restarted_log();
+  EXPECT_NE(log.find("took over"), std::string::npos) << log;
+  EXPECT_EQ(log.find("(epoch 1,"), std::string::npos) << log;
+
+  // 4. A real stop of the restarted supervisor unmounts and empties the store.
+  ASSERT_EQ(::kill(next, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(next, &status, 0), next);
+  reap.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  manager.pump(200ms);
+  EXPECT_EQ(manager.stored(), 0u) << "a stop leaves nothing to adopt";
   EXPECT_FALSE(tk::is_mounted(mount.mountpoint()));
 }
 

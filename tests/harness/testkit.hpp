@@ -185,8 +185,10 @@ class PrivateBus {
 // (umount2 MNT_DETACH) and kills the daemon when destroyed.
 class FuseMount {
  public:
+  // `env` is added to the daemon's minimal environment (RunOptions::env).
   explicit FuseMount(std::vector<std::string> daemon_argv,
-                     std::chrono::seconds timeout = std::chrono::seconds(20));
+                     std::chrono::seconds timeout = std::chrono::seconds(20),
+                     std::map<std::string, std::string> env = {});
   ~FuseMount();
   FuseMount(const FuseMount&) = delete;
   FuseMount& operator=(const FuseMount&) = delete;

@@ -24,7 +24,8 @@ std::string tail(const std::string& text, std::size_t max = 8192) {
 
 }  // namespace
 
-FuseMount::FuseMount(std::vector<std::string> daemon_argv, std::chrono::seconds timeout)
+FuseMount::FuseMount(std::vector<std::string> daemon_argv, std::chrono::seconds timeout,
+                     std::map<std::string, std::string> env)
     : dir_(std::make_unique<TempDir>("nestbox-fuse", 0755)) {
   if (daemon_argv.empty()) throw std::invalid_argument("testkit: FuseMount needs a daemon command");
   mountpoint_ = dir_->path() + "/mnt";
@@ -41,6 +42,7 @@ FuseMount::FuseMount(std::vector<std::string> daemon_argv, std::chrono::seconds 
   detail::SpawnSpec spec;
   spec.argv = daemon_argv;
   spec.options.stop_with_test = true;
+  spec.options.env = std::move(env);
   spec.stdout_fd = log.get();
   spec.stderr_fd = log.get();
   pid_ = detail::spawn(spec);

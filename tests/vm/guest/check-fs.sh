@@ -98,3 +98,89 @@ check_takeover_crash_part() {
     pass "$name" "ran on kernel $kver; $summary$(grep -m1 -o 'KNOWN GAP.*' "$log" | sed 's/^/; /')"
   fi
 }
+
+# fs_processes: pids of nestbox-fs processes (supervisor and servers).
+fs_processes() { pgrep -x nestbox-fs | paste -sd' ' -; }
+
+# Readers on a bind mount of the unit's meminfo (as a container has it) while
+# the service is reloaded (live upgrade), its server is killed (kernels with
+# FUSE_NOTIFY_RESEND), and its supervisor - the unit's main process - is
+# killed, which systemd answers with a restart that takes the connection back
+# from the fd store. Then a real stop must unmount and end "inactive".
+check_fs_restarts_under_systemd() {
+  local t="fs: under nestbox-fs.service, readers see no error across reload, kill -9 of server and of supervisor"
+  if ! systemctl is-active -q nestbox-fs.service; then
+    skip "$t" "nestbox-fs.service is not running (see the service check)"
+    return
+  fi
+  local limit=$((256 * 1024 * 1024)) stop=/run/nestbox-readers.stop res=$OUT/logs/fs-restart-readers.json
+  local readers=${NESTBOX_TAKEOVER_READERS:-100} kver resend=0 steps=() main server before
+  kver=$(uname -r)
+  printf '%s\n' 6.9 "${kver%%-*}" | sort -V -C && resend=1
+  rm -f "$stop"
+  in_scope MemoryMax=$limit -- unshare -m sh -c \
+    "mount --bind $FS_MNT/proc/meminfo /proc/meminfo && exec python3 $SRC/tests/vm/guest/meminfo-readers.py /proc/meminfo $readers $stop $((limit / 1024))" \
+    >"$res" 2>"$OUT/logs/fs-restart-readers.err" &
+  local load=$!
+  sleep 3
+
+  # 1. systemctl reload: the binary at the unit's path takes over.
+  before=$(fs_processes)
+  systemctl reload nestbox-fs.service && steps+=("reload")
+  sleep 3
+  # 2. kill -9 of the server (the supervisor's child), where the kernel can
+  #    re-queue what it had read.
+  if ((resend)); then
+    for _ in 1 2 3; do
+      main=$(systemctl show -P MainPID nestbox-fs.service)
+      server=$(pgrep -P "$main" -x nestbox-fs | head -n1)
+      [[ -n $server ]] && kill -9 "$server" && steps+=("kill -9 server $server")
+      sleep 2
+    done
+  fi
+  # 3. kill -9 of the supervisor: systemd restarts the unit (Restart=always),
+  #    the new supervisor adopts the connection and drains the old server.
+  main=$(systemctl show -P MainPID nestbox-fs.service)
+  kill -9 "$main" && steps+=("kill -9 supervisor $main")
+  wait_for 30 sh -c "[ \"\$(systemctl show -P MainPID nestbox-fs.service)\" != $main ] && systemctl is-active -q nestbox-fs.service"
+  # The old server drains once the new one serves: one supervisor and one server remain.
+  wait_for 30 sh -c '[ "$(pgrep -x nestbox-fs | wc -l)" -eq 2 ]'
+  local after
+  after=$(fs_processes)
+  sleep 3
+  touch "$stop"
+  wait "$load"
+  rm -f "$stop"
+  journalctl -u nestbox-fs.service --no-pager >"$OUT/logs/fs-restart-journal.txt" 2>&1
+
+  local summary
+  summary=$(tail -n1 "$res" 2>/dev/null)
+  if [[ -z $summary ]]; then
+    fail "$t" "the readers printed nothing: $(head -c 300 "$OUT/logs/fs-restart-readers.err" 2>/dev/null)"
+  elif ! jq -e '.reads > 0 and (.errors | length) == 0 and .wrong == 0 and .slow == 0' <<<"$summary" >/dev/null; then
+    fail "$t" "kernel $kver; ${steps[*]}; $summary"
+  elif [[ $(wc -w <<<"$after") -ne 2 ]]; then
+    fail "$t" "kernel $kver; after the restarts nestbox-fs processes are '$after' (before: '$before'), not one supervisor and one server"
+  else
+    pass "$t" "kernel $kver; ${steps[*]}; $summary"
+  fi
+  ((resend)) || skip "fs: under nestbox-fs.service, kill -9 of the server" \
+    "kernel $kver has no FUSE_NOTIFY_RESEND (the supervisor kill runs on every kernel)"
+
+  # 4. A real stop unmounts and ends inactive (not failed), nothing left running.
+  local t2="fs: systemctl stop nestbox-fs unmounts after the restarts"
+  systemctl stop nestbox-fs.service
+  local state
+  state=$(systemctl show -P ActiveState nestbox-fs.service)
+  if mountpoint -q "$FS_MNT"; then
+    fail "$t2" "$FS_MNT is still a mount point (unit $state)"
+  elif [[ $state != inactive ]]; then
+    fail "$t2" "unit ends '$state'"
+  elif [[ -n $(fs_processes) ]]; then
+    fail "$t2" "nestbox-fs processes left: $(fs_processes)"
+  else
+    pass "$t2"
+  fi
+  # Later checks expect the unit running.
+  systemctl start nestbox-fs.service >/dev/null 2>&1
+}

@@ -50,6 +50,7 @@ if ((${#units[@]})); then
   phase "systemd checks"
   wants cgmgr && check_cgmgr_activation
   wants fs && check_fs_service
+  wants fs && check_fs_restarts_under_systemd
   wants delegation && check_delegation_compare
   wants launcher && check_launcher_as_user
   # The integration tests start their own daemons; give them a quiet system.
