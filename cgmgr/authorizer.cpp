@@ -88,6 +88,8 @@ void Authorizer::authorize_delegate(const Caller& caller, const CgroupPath& path
   if (reserved(path))
     throw Error(Errc::PermissionDenied, "Delegate " + path.str() + ": reserved for the manager itself");
   if (uid == 0) throw Error(Errc::InvalidValue, "Delegate " + path.str() + ": uid 0 needs no delegation");
+  // (uid_t)-1 is "no change" to chown(2), never a user.
+  if (uid == static_cast<uid_t>(-1)) throw Error(Errc::InvalidValue, "Delegate " + path.str() + ": uid -1 is not a user");
   for (const Grant& g : grants) {
     if (g.path == path) {
       if (g.uid != uid)

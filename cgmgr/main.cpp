@@ -66,6 +66,16 @@ int run(const Options& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The bus name first: a second manager (or one the bus refuses) stops here,
+  // before it creates a cgroup or writes the state file. Calls that arrive
+  // before the event loop runs wait in the connection's queue.
+  auto connection = connect(options.bus);
+  connection->requestName(kBusName);
+
+  // A state file that cannot be believed stops the start before the root
+  // cgroup is made (restore() reads it again, with the tree, below).
+  StateStore(options.state).load();
+
   HostLayout layout = HostLayout::discover();
   auto tree = open_cgroup_tree(layout);
   HostRoot host = establish_root(*tree, options.root);
@@ -74,7 +84,6 @@ int run(const Options& options) {
   Manager manager(*tree, Authorizer(host.root, host.reserved), std::move(policy), StateStore(options.state));
   manager.restore();
 
-  auto connection = connect(options.bus);
   unsigned threads = options.threads ? options.threads : std::max(4u, 2 * std::thread::hardware_concurrency());
   ServiceInfo info{NESTBOX_VERSION, std::string(layout_name(tree->layout())), tree->controllers(), host.root.str()};
   std::unique_ptr<EmptyWatcher> watcher;
@@ -85,7 +94,6 @@ int run(const Options& options) {
     if (watcher) watcher->wake();
   });
   watcher = std::make_unique<EmptyWatcher>(manager, layout.unified(), poll);
-  connection->requestName(kBusName);
   spdlog::info("nestbox-cgmgr {} serving {} on the {} bus: root {}, layout {}, {} workers", NESTBOX_VERSION,
                kBusName, options.bus, host.root.str(), info.layout, threads);
 

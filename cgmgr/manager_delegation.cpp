@@ -164,6 +164,18 @@ void Manager::restore() {
                    auth_.root().str());
       continue;
     }
+    // A grant counts only if Delegate itself would make it now, next to the
+    // ones already kept: none for uid 0 or -1, none nested in or overlapping
+    // another, no path given to two users, a real gid.
+    try {
+      auth_.authorize_delegate(Caller{0, 0, 0, false}, g.path, g.uid, kept.grants);
+      if (g.gid == static_cast<gid_t>(-1)) throw Error(Errc::InvalidValue, "gid -1 is not a group");
+      if (std::any_of(kept.grants.begin(), kept.grants.end(), [&](const Grant& k) { return k.path == g.path; }))
+        throw Error(Errc::Exists, "listed twice");
+    } catch (const Error& e) {
+      spdlog::warn("dropping delegation of {} to uid {} from {}: {}", g.path.str(), g.uid, store_.path(), e.what());
+      continue;
+    }
     try {
       tree_.delegate(g.path, g.uid, g.gid);  // idempotent: repairs an interrupted Delegate
       kept.grants.push_back(g);

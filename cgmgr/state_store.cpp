@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,12 @@ template <typename T>
 T integer_field(const nlohmann::json& j, const char* key) {
   if (auto v = fitting_integer<T>(j.at(key))) return *v;
   throw Error(Errc::InvalidValue, std::string(key) + " must be an integer in range");
+}
+
+std::string fmt_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
 }
 
 }  // namespace
@@ -84,12 +91,33 @@ PersistentState state_from_json(const std::string& text, const std::string& orig
 }
 
 PersistentState StateStore::load() {
-  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  // The file grants subtrees: only one the manager's own user wrote may be
+  // believed. Not through a symlink (O_NOFOLLOW), only a regular file owned by
+  // that user, writable by no one else.
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
     if (errno == ENOENT) return {};
-    throw_errno(errno, "open state file " + path_);
+    if (errno == ELOOP) throw Error(Errc::PermissionDenied, "open " + path_ + ": a symbolic link; refusing the state file", ELOOP);
+    throw_errno(errno, "open " + path_);
   }
-  std::string text = read_fd(fd.get());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "stat " + path_);
+  if (!S_ISREG(st.st_mode))
+    throw Error(Errc::InvalidValue, "read " + path_ + ": " + (S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file"),
+                S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+  if (st.st_uid != ::geteuid())
+    throw Error(Errc::PermissionDenied, "read " + path_ + ": owned by uid " + std::to_string(st.st_uid) +
+                                            ", not by the manager's uid " + std::to_string(::geteuid()) +
+                                            "; refusing the state file");
+  if ((st.st_mode & 07777 & ~static_cast<mode_t>(0644)) != 0)
+    throw Error(Errc::PermissionDenied, "read " + path_ + ": mode " + fmt_mode(st.st_mode) +
+                                            " is more than 0644; refusing the state file");
+  std::string text;
+  try {
+    text = read_fd(fd.get());
+  } catch (const Error& e) {
+    throw Error(e.code(), "read " + path_ + ": " + e.what(), e.sys_errno());
+  }
   PersistentState state = state_from_json(text, path_);
   flushed_grants_ = state.grants;
   written_ = std::move(text);

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nestbox/error.hpp"
 #include "state_store.hpp"
@@ -87,6 +89,37 @@ TEST(StateStore, DamagedFilesAreRejected) {
                            "\"origin\": \"policy\"}], \"remove_on_empty\": []}"}) {
     std::string path = dir.write("bad.json", text);
     EXPECT_THROW(StateStore(path).load(), Error) << text;
+  }
+}
+
+// Only a regular file the manager's user owns, writable by no one else, is
+// believed: the file grants subtrees.
+TEST(StateStore, OnlyAPrivateRegularFileOfTheManagersUserIsBelieved) {
+  testkit::TempDir dir;
+  const std::string good = dir.write("good.json", "{\"version\": 1, \"grants\": [], \"remove_on_empty\": []}");
+  EXPECT_NO_THROW(StateStore(good).load());
+  auto refused = [](const std::string& path, const std::string& says) {
+    try {
+      StateStore(path).load();
+      ADD_FAILURE() << path << " was loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();  // names the file
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  const std::string link = dir.path() + "/link.json";
+  ASSERT_EQ(::symlink(good.c_str(), link.c_str()), 0);
+  refused(link, "symbolic link");
+  const std::string subdir = dir.path() + "/dir.json";
+  ASSERT_EQ(::mkdir(subdir.c_str(), 0700), 0);
+  refused(subdir, "Is a directory");
+  const std::string writable = dir.write("writable.json", "{\"version\": 1, \"grants\": [], \"remove_on_empty\": []}");
+  ASSERT_EQ(::chmod(writable.c_str(), 0664), 0);
+  refused(writable, "mode 0664");
+  if (::geteuid() == 0) {
+    const std::string theirs = dir.write("theirs.json", "{\"version\": 1, \"grants\": [], \"remove_on_empty\": []}");
+    ASSERT_EQ(::chown(theirs.c_str(), 1000, 1000), 0);
+    refused(theirs, "owned by uid 1000");
   }
 }
 

@@ -2,9 +2,11 @@
 // kill -9 of the daemon, in the middle of a stream of calls, then a restart:
 // grants, ownership and remove-on-empty marks are all still in force.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "cgmgr_fixture.hpp"
@@ -90,6 +92,51 @@ TEST_F(RestartTest, LostStateFileStillFindsUserDelegations) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].get<0>(), root_ + "/user-" + std::to_string(user.uid));
   EXPECT_EQ(list[0].get<1>(), user.uid);
+}
+
+// The state file grants subtrees, so one the user can write is an attack: a
+// symlink to the user's own JSON, or a file the user owns, granting the user
+// a path. The manager refuses to start on it, naming the file, and grants
+// nothing; with the file gone it starts clean.
+TEST_F(RestartTest, AStateFileTheUserControlsGrantsNothing) {
+  const auto& user = tk::test_user();
+  stop_daemon();
+  proxy_.reset();
+  connection_.reset();
+  const std::string forged = "{\"version\": 1, \"remove_on_empty\": [], \"grants\": [{\"path\": \"" + root_ +
+                             "/stolen\", \"uid\": " + std::to_string(user.uid) + ", \"gid\": " +
+                             std::to_string(user.gid) + ", \"origin\": \"delegate\"}]}";
+  tk::TempDir theirs("nestbox-forged", 0755);
+  const std::string their_file = theirs.write("state.json", forged);
+  ASSERT_EQ(::chown(their_file.c_str(), user.uid, user.gid), 0);
+  auto start = [&] {
+    tk::RunOptions options;
+    options.timeout = std::chrono::seconds(30);
+    return tk::run({tk::built_program("nestbox-cgmgr"), "--bus", bus_->address(), "--root", root_, "--policy",
+                    policy_path_, "--state", state_path_, "--log-level", "warn"},
+                   options);
+  };
+  ::unlink(state_path_.c_str());
+  // 1. A symlink to the user's file.
+  ASSERT_EQ(::symlink(their_file.c_str(), state_path_.c_str()), 0);
+  auto r = start();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(state_path_), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+  // 2. The user's own file at the state path.
+  ASSERT_EQ(::unlink(state_path_.c_str()), 0);
+  {
+    std::ofstream(state_path_) << forged;
+  }
+  ASSERT_EQ(::chown(state_path_.c_str(), user.uid, user.gid), 0);
+  r = start();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("owned by uid " + std::to_string(user.uid)), std::string::npos) << r.err;
+  // 3. Without it: a clean start that granted nothing.
+  ASSERT_EQ(::unlink(state_path_.c_str()), 0);
+  start_daemon();
+  ASSERT_FALSE(HasFatalFailure());
+  for (const auto& d : proxy_->ListDelegations()) EXPECT_NE(d.get<0>(), root_ + "/stolen");
 }
 
 }  // namespace
