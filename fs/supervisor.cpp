@@ -447,8 +447,8 @@ int Supervisor::run() {
     old_->drain_since = Clock::now();
     send_drain(old_->ctl.get());
   }
-  sd_notify(0, "READY=1");
   spdlog::info("{} {}; supervising", adopted_ ? "took over" : "mounted", opts_.mountpoint);
+  sd_notify(0, "READY=1");
 
   while (!connection_gone_) {
     pollfd p[2] = {{sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}};

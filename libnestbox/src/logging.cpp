@@ -4,7 +4,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -28,11 +32,28 @@ spdlog::level::level_enum parse_log_level(std::string_view text) {
                                       "\" (allowed: trace, debug, info, warn, error, critical, off)");
 }
 
+namespace {
+
+// systemd sets JOURNAL_STREAM ("DEV:INODE") for services whose stderr goes to
+// the journal. It is inherited by children whose stderr is redirected
+// elsewhere, so it counts only while it names the stderr we have.
+bool stderr_is_journal() {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  if (!env) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+}  // namespace
+
 void init_logging(const std::string& program, spdlog::level::level_enum level) {
   std::shared_ptr<spdlog::logger> logger;
-  // systemd sets JOURNAL_STREAM for services whose stderr goes to the journal:
-  // log natively there (with priorities) instead of as plain text lines.
-  if (std::getenv("JOURNAL_STREAM") != nullptr) {
+  // Under systemd with stderr in the journal: log natively there (with
+  // priorities) instead of as plain text lines.
+  if (stderr_is_journal()) {
     auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>(program);
     logger = std::make_shared<spdlog::logger>(program, sink);
     logger->set_pattern("%v");

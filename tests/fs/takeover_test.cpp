@@ -82,6 +82,7 @@ bool kernel_at_least(int major, int minor) {
 struct Tally {
   long reads = 0, errors = 0, wrong = 0, blocked = 0, crash_errors = 0;
   std::string first_error;
+  std::string first_crash_error;  // sums only
 };
 
 // One reader: its own mount namespace with the mount's meminfo bound over
@@ -193,6 +194,7 @@ class ReaderPool {
       total.wrong += t.wrong;
       total.blocked += t.blocked;
       if (total.first_error.empty() && t.errors) total.first_error = t.first_error;
+      if (total.first_crash_error.empty() && t.crash_errors) total.first_crash_error = t.first_error;
     }
     return total;
   }
@@ -299,7 +301,8 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
   // and a crash may never cost a wrong value or a reader left waiting.
   EXPECT_EQ(total.errors, 0) << "first error: " << total.first_error;
   if (total.crash_errors)
-    std::cout << "[ KNOWN GAP ] " << total.crash_errors << " reads failed around the kill -9s (not yet 0)\n";
+    std::cout << "[ KNOWN GAP ] " << total.crash_errors << " reads failed around the kill -9s (not yet 0; first: "
+              << total.first_crash_error << ")\n";
   EXPECT_EQ(total.wrong, 0);
   EXPECT_EQ(total.blocked, 0);
   // A real stop still unmounts.
