@@ -475,6 +475,18 @@ std::optional<std::string> disk_of(const std::string& dir) {
   return dev;
 }
 
+// A rule no write reaches: on v2 it enables the io controller for the cgroup
+// (io.stat counts without rules), on v1 it makes the throttle counters count.
+// nullopt once set, else why it cannot be (the test is then skipped).
+std::optional<std::string> set_unreachable_io_rule_in(CgroupTree& tree, const CgroupPath& c, const std::string& disk) {
+  try {
+    tree.set_limit(c, "io.max", disk + " wbps=1099511627776");
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return "cannot set an io rule on " + disk + ": " + e.what();
+  }
+}
+
 // A write with fsync in the container shows up in its /proc/diskstats row of
 // that disk (v2: io.stat; v1: the throttle counters, which count only with a
 // rule, or BFQ's).
@@ -483,13 +495,7 @@ TEST_F(FsToolsTest, DiskstatsCountTheContainersWrites) {
   auto disk = disk_of(target);
   if (!disk) GTEST_SKIP() << target << " is not on a block device here, so no block I/O can be counted";
   CgroupPath c = sandbox().make("io");
-  // A rule no write reaches: on v2 it enables the io controller for the cgroup
-  // (io.stat counts without rules), on v1 it makes the throttle counters count.
-  try {
-    tree().set_limit(c, "io.max", *disk + " wbps=1099511627776");
-  } catch (const std::exception& e) {
-    GTEST_SKIP() << "cannot set an io rule on " << *disk << ": " << e.what();
-  }
+  if (auto why = set_unreachable_io_rule_in(tree(), c, *disk)) GTEST_SKIP() << *why;
   const std::string file = target + "/nestbox-diskstats-" + std::to_string(getpid());
   auto out = run_in(c, {"sh", "-c", "dd if=/dev/zero of=" + file + " bs=1M count=4 oflag=direct conv=fsync 2>/dev/null; rm -f " +
                                         file + "; cat " + mnt("proc/diskstats")});
@@ -520,11 +526,7 @@ TEST_F(FsToolsTest, IostatShowsTheContainersWrites) {
   std::string name(link, static_cast<std::size_t>(n));
   name = name.substr(name.rfind('/') + 1);
   CgroupPath c = sandbox().make("iostat");
-  try {
-    tree().set_limit(c, "io.max", *disk + " wbps=1099511627776");
-  } catch (const std::exception& e) {
-    GTEST_SKIP() << "cannot set an io rule on " << *disk << ": " << e.what();
-  }
+  if (auto why = set_unreachable_io_rule_in(tree(), c, *disk)) GTEST_SKIP() << *why;
   const std::string file = target + "/nestbox-iostat-" + std::to_string(getpid());
   const std::string dd = "dd if=/dev/zero of=" + file + " bs=1M count=8 oflag=direct conv=fsync 2>/dev/null; rm -f " + file;
   // Before the write nothing of the container's is on the device; after it, the

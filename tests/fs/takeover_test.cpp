@@ -272,6 +272,13 @@ TEST(FsTakeover, ReadersSeeNoErrorAcrossUpgradeCrashesAndAFailedUpgrade) {
     ASSERT_GT(s, 0) << "no server after crash " << i;
     ::kill(s, SIGKILL);
     std::this_thread::sleep_for(500ms);
+    // Each kill hits a server that serves: a read of our own completes only
+    // once the restarted one answers (on a slow machine, a kill before that
+    // would hit a server still starting, which the supervisor retries with a
+    // growing pause, as it must for a broken install).
+    // (Our own read is not counted: the readers count.)
+    for (int tries = 0; tries < 100 && memtotal_line(slurp(source)) != expected; ++tries)
+      std::this_thread::sleep_for(100ms);
   }
   if (resend) {
     std::this_thread::sleep_for(2s);  // a restart's last answers
