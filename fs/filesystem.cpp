@@ -501,7 +501,7 @@ Filesystem::Filesystem(const Options& options, const HostLayout& layout, std::un
       sampler_(*cgroups_, LoadSampler::Config{std::chrono::milliseconds(options.load_interval_ms), 4096,
                                               std::chrono::seconds(600)}),
       files_(*cgroups_, options.cpu_view, sampler_),
-      view_(layout, cgroups_->proc()),
+      view_(layout, cgroups_->proc(), NodeLimits::of_nodes(options.max_nodes)),
       cpu_dir_(options.sys_cpu_dir),
       block_dir_(options.sys_block_dir) {}
 

@@ -30,6 +30,10 @@ struct NodeLimits {
   std::size_t bytes = std::size_t{256} << 20;
   std::size_t uid_nodes = nodes / 8;
   std::size_t uid_bytes = bytes / 8;
+
+  // A table of `n` nodes with the default proportions: 256 bytes a node on
+  // average, an eighth of both for one uid.
+  static NodeLimits of_nodes(std::size_t n) { return {n, n * 256, n / 8, n * 256 / 8}; }
 };
 
 // Not synchronized: the owner holds its own lock around every call.

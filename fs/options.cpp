@@ -50,6 +50,10 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
   app.add_option("--load-interval-ms", opts.load_interval_ms, "Load average sampling interval")
       ->check(CLI::Range(100u, 60000u))
       ->capture_default_str();
+  app.add_option("--max-nodes", opts.max_nodes,
+                 "Nodes of the cgroup view the kernel may hold at once; one uid other than root gets an eighth")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24))
+      ->capture_default_str();
   app.add_flag("--no-allow-other", no_allow_other,
                "Do not mount with allow_other (only the mounting user can read)");
   try {

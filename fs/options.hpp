@@ -21,6 +21,8 @@ struct Options {
   unsigned max_threads = 4;  // parse_options() starts from default_worker_threads()
   bool allow_other = true;
   unsigned load_interval_ms = 5000;
+  // Nodes the cgroup view's table holds at most (NodeLimits::of_nodes).
+  std::size_t max_nodes = std::size_t{1} << 20;
   // The host directory behind MOUNTPOINT/sys/devices/system/cpu (tests use fixtures).
   std::string sys_cpu_dir = "/sys/devices/system/cpu";
   std::string sys_block_dir = "/sys/block";

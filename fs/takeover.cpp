@@ -132,6 +132,7 @@ WorkerSlot::~WorkerSlot() {
 
 ssize_t DeviceIo::read_cb(int fd, void* buf, std::size_t len, void*) {
   DeviceIo& io = *g_io;
+  // 1. A taken-over session's first read is the saved INIT.
   if (io.present_saved_init_.load(std::memory_order_relaxed)) {
     std::lock_guard lock(io.mutex_);
     if (io.present_saved_init_.exchange(false)) {
@@ -143,6 +144,14 @@ ssize_t DeviceIo::read_cb(int fd, void* buf, std::size_t len, void*) {
       io.unanswered_.fetch_add(1);
       return static_cast<ssize_t>(io.init_.size());
     }
+  }
+  // 2. libfuse answers EIO to any request it processes before INIT; a taken
+  //    over connection has requests queued already, so a second worker that
+  //    read one while the first is still processing the saved INIT would fail
+  //    it. Until libfuse has answered INIT, other workers wait here.
+  if (io.swallow_init_ && !io.init_done_.load(std::memory_order_acquire)) {
+    std::unique_lock lock(io.mutex_);
+    io.initialized_cv_.wait(lock, [&] { return io.initialized_; });
   }
   Worker& w = io.this_worker();
   // Announce the read before looking at draining_ (both sequentially
@@ -196,6 +205,7 @@ ssize_t DeviceIo::writev_cb(int fd, struct iovec* iov, int count, void*) {
   if (init_reply) {
     std::lock_guard lock(io.mutex_);
     io.initialized_ = true;
+    io.init_done_.store(true, std::memory_order_release);
     io.initialized_cv_.notify_all();
   }
   errno = saved;

@@ -9,7 +9,8 @@
 //    supervisor keeps and hands to every later server;
 //  - a later server presents that saved INIT as its first request, so its fresh
 //    libfuse session negotiates exactly what the kernel already agreed to, and
-//    libfuse's reply (which the kernel would reject) is dropped;
+//    libfuse's reply (which the kernel would reject) is dropped, and no other
+//    worker reads a queued request before that INIT is processed;
 //  - a server being replaced stops taking requests and answers everything it
 //    has read before it exits (drain()), so nothing is left in the kernel's
 //    processing queue.
@@ -67,6 +68,7 @@ class DeviceIo {
   const bool swallow_init_;  // init_ came from an earlier server
   std::atomic<bool> present_saved_init_{false};  // the next read returns init_
   bool initialized_ = false;  // libfuse has answered init_ (under mutex_)
+  std::atomic<bool> init_done_{false};  // initialized_, readable without the lock
   std::atomic<std::uint64_t> init_unique_{0};
 
   std::atomic<bool> draining_{false};

@@ -32,16 +32,10 @@ std::optional<double> UptimeClock::read_boottime_offset(pid_t pid) const {
   if (host_timens_ == 0) return std::nullopt;
   try {
     if (proc_.ns_inode(pid, "time") == host_timens_) return std::nullopt;
-    // "monotonic <s> <ns>\nboottime <s> <ns>\n"
     const std::string path = proc_.root() + "/" + std::to_string(pid) + "/timens_offsets";
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return std::nullopt;
-    const std::string text = read_fd(fd.get());
-    for (auto line : split_lines(text)) {
-      auto f = split_ws(line);
-      if (f.size() == 3 && f[0] == "boottime")
-        return static_cast<double>(parse_i64(f[1])) + static_cast<double>(parse_i64(f[2])) / 1e9;
-    }
+    if (auto offsets = parse_timens_offsets(read_fd(fd.get()))) return offsets->boottime;
   } catch (const std::exception&) {
   }
   return std::nullopt;

@@ -8,10 +8,13 @@
 // runs before any change).
 //
 // Format: sections (see fuzz_support.hpp) "@ call" (Create, SetLimits,
-// GetValue, Delegate, Attach, GetPidCgroup, ListChildren, GetProcesses, Remove,
-// RemoveOnEmpty, ListDelegations), "@ caller" ("<uid> [foreign]"), "@ path",
-// "@ limits" (KEY=VALUE lines) and "@ arg" (file name, pid, "uid gid", or bool).
+// GetValue, Delegate, Attach, AttachPidfd, GetPidCgroup, GetPidfdCgroup,
+// ListChildren, GetProcesses, Remove, RemoveOnEmpty, ListDelegations), "@ caller" ("<uid> [foreign]"), "@ path",
+// "@ limits" (KEY=VALUE lines) and "@ arg" (file name, pid, "uid gid", bool,
+// or for the pidfd calls "self", "file" or an fd number).
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include "nestbox/error.hpp"
 #include "nestbox/layout.hpp"
 #include "nestbox/parse.hpp"
+#include "nestbox/unique_fd.hpp"
 #include "policy.hpp"
 
 namespace {
@@ -172,6 +176,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (call == "Attach") {
       mutated = true;
       m.attach(caller, path, as_u32(arg));
+    } else if (call == "AttachPidfd" || call == "GetPidfdCgroup") {
+      // The fd a caller passed: a pidfd of the fixture's own process, another
+      // kind of fd, or a number that names no fd of the manager.
+      nestbox::UniqueFd fd;
+      int raw = -1;
+      if (arg == "self") {
+        fd = nestbox::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, fx.self, 0)));
+        raw = fd.get();
+      } else if (arg == "file") {
+        fd = nestbox::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        raw = fd.get();
+      } else {
+        raw = static_cast<int>(as_u32(arg));
+      }
+      mutated = call == "AttachPidfd";
+      if (mutated) m.attach_pidfd(caller, path, raw);
+      else (void)m.pidfd_cgroup(caller, raw);
     } else if (call == "GetPidCgroup") {
       (void)m.pid_cgroup(caller, as_u32(arg));
     } else if (call == "ListChildren") {

@@ -112,6 +112,27 @@ std::vector<ProcCgroupEntry> ProcFs::cgroups(pid_t pid) const {
   return parse_proc_cgroup(read_proc_file(path(pid, "cgroup")));
 }
 
+std::optional<TimensOffsets> parse_timens_offsets(std::string_view text) {
+  std::optional<double> monotonic, boottime;
+  for (auto line : split_lines(text)) {
+    auto f = split_ws(line);
+    if (f.size() != 3) return std::nullopt;
+    std::int64_t sec = 0, nsec = 0;
+    try {
+      sec = parse_i64(f[1]);
+      nsec = parse_i64(f[2]);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+    if (nsec < 0 || nsec >= 1'000'000'000) return std::nullopt;
+    const double value = static_cast<double>(sec) + static_cast<double>(nsec) / 1e9;
+    if (f[0] == "monotonic") monotonic = value;
+    else if (f[0] == "boottime") boottime = value;
+  }
+  if (!monotonic || !boottime) return std::nullopt;
+  return TimensOffsets{*monotonic, *boottime};
+}
+
 ProcStatus ProcFs::status(pid_t pid) const { return parse_proc_status(read_proc_file(path(pid, "status"))); }
 
 std::uint64_t ProcFs::start_time_ticks(pid_t pid) const {

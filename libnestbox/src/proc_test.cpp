@@ -88,6 +88,20 @@ TEST_F(FakeProc, ReadsFiles) {
   EXPECT_THROW(proc.ns_inode(1, "../x"), Error);
 }
 
+TEST(TimensOffsets, ParsesTheKernelsFormat) {
+  auto o = parse_timens_offsets("monotonic      -3600         0\nboottime    -86400 500000000\n");
+  ASSERT_TRUE(o.has_value());
+  EXPECT_DOUBLE_EQ(o->monotonic, -3600.0);
+  EXPECT_DOUBLE_EQ(o->boottime, -86399.5);
+}
+
+TEST(TimensOffsets, RejectsWhatTheKernelNeverPrints) {
+  for (const char* bad : {"", "boottime -1 0\n", "monotonic 0 0\nboottime 1 1000000000\n",
+                          "monotonic 0 0\nboottime 1 -1\n", "monotonic 0 0\nboottime x 0\n",
+                          "monotonic 0 0\nboottime 1 2 3\n", "monotonic 0 0\nboottime 99999999999999999999 0\n"})
+    EXPECT_FALSE(parse_timens_offsets(bad).has_value()) << bad;
+}
+
 TEST(ParseNsLink, NamesTheInode) {
   EXPECT_EQ(parse_ns_link("pid:[4026531836]", "pid"), ino_t{4026531836});
   EXPECT_FALSE(parse_ns_link("mnt:[4026531836]", "pid"));

@@ -13,8 +13,9 @@ void FsTest::SetUp() {
   NESTBOX_SKIP_IF_MISSING(testkit::missing_cgroup_write());
   layout_ = HostLayout::discover();
   sandbox_ = std::make_unique<testkit::CgroupSandbox>();
-  mount_ = std::make_unique<testkit::FuseMount>(
-      std::vector<std::string>{testkit::built_program("nestbox-fs"), "-f", "--log-level=debug"});
+  std::vector<std::string> argv{testkit::built_program("nestbox-fs"), "-f", "--log-level=debug"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  mount_ = std::make_unique<testkit::FuseMount>(argv);
 }
 
 void FsTest::TearDown() {

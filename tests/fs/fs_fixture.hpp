@@ -29,6 +29,8 @@ class FsTest : public ::testing::Test {
   // Real directory of a cgroup in the memory hierarchy.
   std::string real_memory_dir(const CgroupPath& cg) const;
 
+  // Options added to nestbox-fs's command line (set before SetUp runs).
+  std::vector<std::string> extra_args_;
   HostLayout layout_;
   std::unique_ptr<testkit::CgroupSandbox> sandbox_;
   std::unique_ptr<testkit::FuseMount> mount_;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -216,6 +217,46 @@ TEST_F(FsViewTest, RenameWithoutDelegationRefused) {
   EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
   EXPECT_TRUE(stdfs::is_directory(real_memory_dir(victim_.child("sub"))));
   EXPECT_FALSE(stdfs::exists(real_memory_dir(victim_.child("renamed"))));
+}
+
+// The node table is shared by every reader; a uid keeping its nodes referenced
+// (here through the dentry cache after a recursive walk) is refused once its
+// share is full, and the others go on: a second uid (one of a container's
+// subordinate uids) and root walk their own views with no error. 1024 nodes:
+// one uid gets 128 nodes or 32 KiB of them, whichever comes first.
+class FsNodeShareTest : public FsViewTest {
+ protected:
+  FsNodeShareTest() { extra_args_ = {"--max-nodes=1024"}; }
+};
+
+TEST_F(FsNodeShareTest, OneUidFillingItsShareLeavesRoomForOthers) {
+  for (const char* sub : {"mine/a", "mine/b", "mine/c", "mine/d", "mine/e", "mine/f"}) sandbox().make(sub);
+  auto flood = as_user("ls -lR " + view_ + " >/dev/null", mine_);
+  EXPECT_NE(flood.exit_code, 0) << "the walk of ~200 nodes fitted in a share of 128";
+  EXPECT_NE(flood.err.find("Too many open files in system"), std::string::npos) << flood.err;  // ENFILE
+
+  // Another uid, in a cgroup of its own: its whole view, each file read.
+  const uid_t other = user_->subuid_start != 0 ? user_->subuid_start + 1 : 60001;
+  testkit::RunOptions opts;
+  opts.cgroup = victim_;
+  opts.uid = other;
+  opts.gid = other;
+  const std::string walk = "ls -l " + view_ + " >/dev/null && cat " + view_ + "/cgroup.procs " + view_ +
+                           "/memory.events 2>/dev/null >/dev/null; ls -l " + view_ + " | wc -l";
+  auto r = testkit::run({"sh", "-c", walk}, opts);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("Too many open files"), std::string::npos) << r.err;
+  EXPECT_GT(std::atoi(r.out.c_str()), 10) << r.out;
+  // Root, which finds room while the others are full.
+  testkit::RunOptions as_root;
+  as_root.cgroup = victim_;
+  r = testkit::run({"sh", "-c", "ls -lR " + view_ + " | wc -l"}, as_root);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("Too many open files"), std::string::npos) << r.err;
+  // And the flooding uid itself is refused only what exceeds its share: a file
+  // it already holds a node for still reads.
+  auto own = as_user("cat " + view_ + "/cgroup.procs >/dev/null", mine_);
+  EXPECT_EQ(own.exit_code, 0) << own.err;
 }
 
 }  // namespace

@@ -33,6 +33,16 @@ struct ProcStatus {
 };
 ProcStatus parse_proc_status(std::string_view text);
 
+// /proc/<pid>/timens_offsets ("monotonic <s> <ns>" and "boottime <s> <ns>"
+// lines): the clock offsets of the process's time namespace, in seconds, which
+// whoever made that namespace chose. nullopt unless both lines are well formed
+// (nanoseconds in [0, 1e9), as the kernel prints them).
+struct TimensOffsets {
+  double monotonic = 0;
+  double boottime = 0;
+};
+std::optional<TimensOffsets> parse_timens_offsets(std::string_view text);
+
 class ProcFs {
  public:
   explicit ProcFs(std::string root = "/proc");
