@@ -58,9 +58,15 @@ void Authorizer::authorize_attach(const Caller& caller, const CgroupPath& dest,
   if (caller.is_root()) return;
   if (!grant)
     throw Error(Errc::PermissionDenied, "attach to " + dest.str() + ": no delegation covers it");
-  if (target.ruid != caller.uid || target.euid != caller.uid)
+  // Name the id that differs: a setuid program started by the caller has the
+  // caller's real uid but another effective one.
+  if (target.ruid != caller.uid)
     throw Error(Errc::PermissionDenied, "attach: process " + std::to_string(target.pid) + " belongs to uid " +
                                             std::to_string(target.ruid) + ", not to you (uid " +
+                                            std::to_string(caller.uid) + ")");
+  if (target.euid != caller.uid)
+    throw Error(Errc::PermissionDenied, "attach: process " + std::to_string(target.pid) + " runs with effective uid " +
+                                            std::to_string(target.euid) + " (a setuid program?), not yours (uid " +
                                             std::to_string(caller.uid) + ")");
   // Processes outside the manager root enter a delegation for the first time; once
   // inside, the kernel's containment rule applies: the common ancestor of source

@@ -109,6 +109,12 @@ TEST_F(AuthorizerTest, AttachRefusesForeignProcessesAndForeignSources) {
   ProcStatus setuid = owned_by(1000);
   setuid.euid = 0;
   EXPECT_EQ(attach_error(auth, kAlice, g, setuid, "/user.slice"), Errc::PermissionDenied);
+  // The refusal names the effective uid, not the real one it shares with the caller.
+  try {
+    auth.authorize_attach(kAlice, P("/nb/alice/web"), g, setuid, P("/user.slice"));
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("effective uid 0"), std::string::npos) << e.what();
+  }
   // Own process parked in a cgroup of the manager the caller cannot write.
   EXPECT_EQ(attach_error(auth, kAlice, g, owned_by(1000), "/nb/alice2/x"), Errc::PermissionDenied);
   EXPECT_EQ(attach_error(auth, kAlice, g, owned_by(1000), "/nb/rootonly"), Errc::PermissionDenied);

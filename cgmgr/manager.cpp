@@ -198,7 +198,24 @@ std::string Manager::get_value(const Caller&, std::string_view text, std::string
   if (file.empty() || file.find('/') != std::string_view::npos || file == "." || file == "..")
     throw Error(Errc::InvalidPath, "'" + std::string(file) + "' is not a cgroup interface file name");
   if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  // A limit asked for by its v2 name on a v1 host answers from the v1 files,
+  // as SetLimits writes them.
+  if (is_limit_key(file) && tree_.layout() != Layout::Unified) {
+    auto value = tree_.limit(path, file);
+    if (!value) throw Error(Errc::NotFound, "no " + std::string(file) + " for " + path.str() + " on this host");
+    return *value + "\n";
+  }
   return tree_.read_file(path, file);
+}
+
+Manager::Limits Manager::get_limits(const Caller&, std::string_view text) const {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  Limits out;
+  for (std::string_view key : kLimitKeys)
+    if (auto value = tree_.limit(path, key)) out.emplace(std::string(key), std::move(*value));
+  return out;
 }
 
 void Manager::attach(const Caller& caller, std::string_view text, std::uint32_t raw_pid) {

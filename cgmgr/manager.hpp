@@ -45,6 +45,8 @@ class Manager {
   std::string create(const Caller& caller, std::string_view path, const Limits& limits);
   void set_limits(const Caller& caller, std::string_view path, const Limits& limits);
   std::string get_value(const Caller& caller, std::string_view path, std::string_view file) const;
+  // Every limit of kLimitKeys the cgroup has, by its v2 name, in SetLimits' form.
+  Limits get_limits(const Caller& caller, std::string_view path) const;
   void delegate(const Caller& caller, std::string_view path, uid_t uid, gid_t gid);
   void undelegate(const Caller& caller, std::string_view path);
   std::string request_user_delegation(const Caller& caller);
@@ -105,6 +107,8 @@ class Manager {
   std::size_t count_below(const CgroupPath& path) const;
   LimitMap normalize_all(const Limits& limits) const;
   void apply_limits(const CgroupPath& path, const LimitMap& limits);
+  // Writes each of the quota's ceilings the cgroup's own limit exceeds or lacks.
+  void apply_ceilings(const CgroupPath& path, const Quota& quota);
   void remove_tree(const CgroupPath& path);
   void save_locked();          // writes the whole state now; state_mutex_ held
   void marks_changed_locked();  // schedules a write of the marks; state_mutex_ held

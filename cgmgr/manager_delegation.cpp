@@ -18,6 +18,12 @@ void Manager::delegate(const Caller& caller, std::string_view text, uid_t uid, g
   auto guard = domains_.lock(domain_key(path));
   auth_.authorize_delegate(caller, path, uid, grants());
   if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist; Create it first");
+  // The user's policy ceilings hold in a delegation root made too, as in one
+  // RequestUserDelegation makes: written on the cgroup itself wherever its own
+  // limit is looser or absent, so the kernel enforces them below. A ceiling the
+  // kernel refuses (memory.max below current usage, say) fails the Delegate
+  // before anything is granted.
+  apply_ceilings(path, quota_of(Grant{path, uid, gid, false}));
   // The grant is recorded before the chown: a crash in between is repaired by
   // restore(), which re-applies every recorded grant.
   {
@@ -43,6 +49,17 @@ void Manager::delegate(const Caller& caller, std::string_view text, uid_t uid, g
     std::erase_if(state_.grants, [&](const Grant& g) { return g.path == path; });
     save_locked();
     throw;
+  }
+}
+
+void Manager::apply_ceilings(const CgroupPath& path, const Quota& quota) {
+  for (const auto& [key, ceiling] : quota.ceilings) {
+    const auto current = tree_.limit(path, key);
+    // An empty cpuset inherits the parent's, which may be wider.
+    if (current && !current->empty() && within_ceiling(key, *current, ceiling, nullptr)) continue;
+    spdlog::info("delegating {}: {} {} -> {} (the user's ceiling)", path.str(), key, current.value_or("unset"),
+                 ceiling);
+    tree_.set_limit(path, key, ceiling);
   }
 }
 

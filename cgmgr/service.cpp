@@ -151,6 +151,11 @@ void Service::GetValue(sdbus::Result<std::string>&& result, std::string path, st
            [this, path, file](const Caller& c) { return manager_.get_value(c, path, file); });
 }
 
+void Service::GetLimits(sdbus::Result<std::map<std::string, std::string>>&& result, std::string path) {
+  dispatch(std::move(result), "GetLimits " + path, false,
+           [this, path](const Caller& c) { return manager_.get_limits(c, path); });
+}
+
 void Service::Delegate(sdbus::Result<>&& result, std::string path, uint32_t uid, uint32_t gid) {
   dispatch(std::move(result), "Delegate " + path + " to " + std::to_string(uid) + ":" + std::to_string(gid), true,
            [this, path, uid, gid](const Caller& c) { manager_.delegate(c, path, uid, gid); });

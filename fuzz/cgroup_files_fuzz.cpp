@@ -70,6 +70,7 @@ const std::map<std::string, FileInfo, std::less<>>& v1_files() {
                                  "total_active_file 4000000\ntotal_inactive_file 4192000\n"}},
       {"cpu.cfs_quota_us", {"cpu", "50000\n"}},
       {"cpu.cfs_period_us", {"cpu", "100000\n"}},
+      {"cpu.shares", {"cpu", "1024\n"}},
       {"cpuacct.usage", {"cpuacct", "123456789\n"}},
       {"cpuacct.usage_percpu", {"cpuacct", "100000000 23456789 \n"}},
       {"cpuacct.stat", {"cpuacct", "user 10\nsystem 2\n"}},
@@ -83,6 +84,10 @@ const std::map<std::string, FileInfo, std::less<>>& v1_files() {
       {"blkio.bfq.io_serviced_recursive", {"blkio", "8:16 Read 5\nTotal 5\n"}},
       {"blkio.io_service_bytes_recursive", {"blkio", "Total 0\n"}},
       {"blkio.io_serviced_recursive", {"blkio", "Total 0\n"}},
+      {"blkio.throttle.read_bps_device", {"blkio", "8:0 1048576\n"}},
+      {"blkio.throttle.write_bps_device", {"blkio", ""}},
+      {"blkio.throttle.read_iops_device", {"blkio", ""}},
+      {"blkio.throttle.write_iops_device", {"blkio", "8:0 0\n"}},
       {"cgroup.procs", {"memory", "42\n"}},
       // Hybrid hosts keep the v2-only files in the cgroup2 hierarchy.
       {"cpu.pressure", {"unified", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"}},
@@ -162,6 +167,8 @@ void read_everything(const nestbox::CgroupTree& tree) {
   attempt([&] { (void)tree.pids(path); });
   attempt([&] { (void)tree.io_stats(path); });
   attempt([&] { (void)tree.populated(path); });
+  // GetValue/GetLimits' readers: every limit by its v2 name (v1: translated).
+  for (std::string_view key : nestbox::kLimitKeys) attempt([&] { (void)tree.limit(path, key); });
   attempt([&] { (void)tree.processes(path, true); });
   for (const char* resource : {"cpu", "memory", "io"})
     attempt([&] {

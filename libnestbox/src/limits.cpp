@@ -20,6 +20,12 @@ std::string normalize_limit(std::string_view key, std::string_view value) {
   if (key == "cpuset.cpus" || key == "cpuset.mems") return detail::normalize_cpuset(key, value);
   if (key == "pids.max") return detail::normalize_pids_max(value);
   if (key == "io.max") return detail::format_io_max(detail::parse_io_max(value));
+  require_limit_key(key);
+  return {};  // not reached
+}
+
+void require_limit_key(std::string_view key) {
+  if (is_limit_key(key)) return;
   std::string allowed;
   for (auto k : kLimitKeys) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
   throw Error(Errc::InvalidValue,

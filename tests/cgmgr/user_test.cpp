@@ -96,6 +96,38 @@ TEST_F(UserTest, AttachSelfWithPidZero) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// The policy caps the user at 256M and 64 pids: a subtree root delegates to
+// that user gets the same ceilings as one RequestUserDelegation makes, unless
+// root set stricter limits itself, which stay.
+TEST_F(UserTest, RootMadeDelegationCarriesTheUsersCeilings) {
+  auto& tree = sandbox_->tree();
+  const auto& user = tk::test_user();
+  const std::string loose = proxy_->Create(root_ + "/team", {});
+  const std::string strict = proxy_->Create(root_ + "/small", {{"pids.max", "10"}});
+  proxy_->Delegate(loose, user.uid, user.gid);
+  proxy_->Delegate(strict, user.uid, user.gid);
+  EXPECT_EQ(tree.memory(CgroupPath::parse(loose)).limit, parse_size("256M"));
+  EXPECT_EQ(tree.pids(CgroupPath::parse(loose))->max, Limit(64));
+  EXPECT_EQ(tree.pids(CgroupPath::parse(strict))->max, Limit(10));  // root's stricter limit stays
+  // A child the user makes without limits is bounded by the kernel through its parent.
+  ASSERT_EQ(as_user(busctl({"Create", "sa{ss}", loose + "/job", "0"})).exit_code, 0);
+  EXPECT_EQ(tree.effective_memory(CgroupPath::parse(loose + "/job")).limit, parse_size("256M"));
+  // And the user reads them back by their v2 names, on every layout.
+  auto r = as_user(busctl({"GetValue", "ss", loose, "memory.max"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "s \"268435456\\n\"\n");
+  auto limits = proxy_->GetLimits(loose);
+  EXPECT_EQ(limits["memory.max"], "268435456");
+  EXPECT_EQ(limits["pids.max"], "64");
+  EXPECT_EQ(proxy_->GetLimits(strict)["pids.max"], "10");
+  r = as_user(busctl({"GetLimits", "s", loose}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"memory.max\" \"268435456\""), std::string::npos) << r.out;
+  // Outside the manager root: refused like GetValue.
+  EXPECT_EQ(error_of([&] { proxy_->GetLimits("/"); }), "org.nestbox.Error.PermissionDenied");
+  EXPECT_EQ(error_of([&] { proxy_->GetLimits(root_ + "/nope"); }), "org.nestbox.Error.NotFound");
+}
+
 class NoPolicyTest : public CgmgrTest {
  protected:
   std::string policy_text() const override { return "[defaults]\nmax_cgroups = 2\n"; }

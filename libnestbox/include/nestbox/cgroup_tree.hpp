@@ -27,6 +27,8 @@ inline constexpr std::string_view kLimitKeys[] = {
     "memory.max", "memory.swap.max", "cpu.max", "cpu.weight",
     "cpuset.cpus", "cpuset.mems",    "pids.max", "io.max"};
 bool is_limit_key(std::string_view key) noexcept;
+// Throws InvalidValue naming the allowed keys unless is_limit_key(key).
+void require_limit_key(std::string_view key);
 // Validates and normalizes a limit value for a v2 key ("256M" -> "268435456",
 // "max" stays "max", cpu lists canonicalized). Throws InvalidValue with a clear
 // message, or InvalidValue for an unknown key. Performs no I/O.
@@ -74,6 +76,12 @@ class CgroupTree {
   // "cgroup.procs", "cpu.stat"). The name must be a plain file name of the
   // hierarchy that owns its controller. Throws NotFound/InvalidPath.
   virtual std::string read_file(const CgroupPath& path, std::string_view file) const = 0;
+  // The limit `key` (a v2 name of kLimitKeys) of the cgroup itself, in the form
+  // set_limit() takes ("max" when unlimited; io.max: one line per device with
+  // a rule), translated from the v1 files on v1. nullopt when the cgroup has no
+  // such file (controller not enabled or not mounted; swap without accounting).
+  // Throws InvalidValue for another key, NotFound for a missing cgroup.
+  virtual std::optional<std::string> limit(const CgroupPath& path, std::string_view key) const = 0;
   // Hands the cgroup to uid:gid: chown of the directory and the delegatable files
   // (v2: cgroup.procs, cgroup.threads, cgroup.subtree_control and the files listed in
   // /sys/kernel/cgroup/delegate; v1: tasks and cgroup.procs in each hierarchy).

@@ -30,6 +30,9 @@ void write_memory_max_v1(const CgroupDir& dir, Limit limit);
 // limit is unlimited and a finite swap limit is asked for (v1 cannot express it).
 void write_swap_max_v1(const CgroupDir& dir, Limit swap);
 std::string normalize_memory_value(std::string_view key, std::string_view value);
+// memory.max / memory.swap.max in v2 form from the v1 files ("max" when
+// unlimited); nullopt for swap without memsw files (no swap accounting).
+std::optional<std::string> read_memory_limit_v1(const CgroupDir& dir, std::string_view key);
 
 // ---- cpu / cpuacct (cpu.cpp) ----------------------------------------------
 std::optional<CpuMax> read_cpu_max_v2(const CgroupDir& dir);
@@ -40,6 +43,9 @@ void write_cpu_max_v1(const CgroupDir& dir, const CpuMax& value);
 // v2 weight (1..10000, default 100) -> v1 shares (default 1024, minimum 2).
 std::uint64_t cpu_weight_to_shares(std::uint64_t weight) noexcept;
 void write_cpu_weight_v1(const CgroupDir& dir, std::uint64_t weight);
+// v1 shares -> the v2 weight that maps to them (rounded, within 1..10000).
+std::uint64_t cpu_shares_to_weight(std::uint64_t shares) noexcept;
+std::optional<std::string> read_cpu_weight_v1(const CgroupDir& dir);
 std::string normalize_cpu_max(std::string_view value);
 std::string normalize_cpu_weight(std::string_view value);
 
@@ -65,5 +71,8 @@ std::string format_io_max(const IoMax& value);
 std::vector<IoDeviceStats> read_io_v2(const CgroupDir& dir);
 std::vector<IoDeviceStats> read_io_v1(const CgroupDir& dir);
 void write_io_max_v1(const CgroupDir& dir, const IoMax& value);
+// The blkio.throttle.* rules as v2 io.max lines (one per device, "" when none);
+// nullopt without the throttle files.
+std::optional<std::string> read_io_max_v1(const CgroupDir& dir);
 
 }  // namespace nestbox::detail

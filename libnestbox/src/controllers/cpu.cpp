@@ -3,6 +3,8 @@
 // cpu.shares and cpuacct's nanosecond / USER_HZ counters.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "controllers/controllers.hpp"
 #include "nestbox/error.hpp"
 
@@ -78,6 +80,17 @@ void write_cpu_max_v1(const CgroupDir& dir, const CpuMax& value) {
 std::uint64_t cpu_weight_to_shares(std::uint64_t weight) noexcept {
   auto shares = weight * 1024 / 100;
   return shares < 2 ? 2 : shares;
+}
+
+std::uint64_t cpu_shares_to_weight(std::uint64_t shares) noexcept {
+  const std::uint64_t weight = (std::min<std::uint64_t>(shares, 1u << 30) * 100 + 512) / 1024;
+  return std::clamp<std::uint64_t>(weight, 1, 10000);
+}
+
+std::optional<std::string> read_cpu_weight_v1(const CgroupDir& dir) {
+  auto text = dir.read("cpu.shares");
+  if (!text) return std::nullopt;
+  return std::to_string(cpu_shares_to_weight(parse_u64(*text)));
 }
 
 void write_cpu_weight_v1(const CgroupDir& dir, std::uint64_t weight) {

@@ -181,3 +181,39 @@ void write_io_max_v1(const CgroupDir& dir, const IoMax& value) {
 }
 
 }  // namespace nestbox::detail
+
+namespace nestbox::detail {
+
+std::optional<std::string> read_io_max_v1(const CgroupDir& dir) {
+  const std::pair<const char*, std::optional<Limit> IoMax::*> files[] = {
+      {"blkio.throttle.read_bps_device", &IoMax::rbps},
+      {"blkio.throttle.write_bps_device", &IoMax::wbps},
+      {"blkio.throttle.read_iops_device", &IoMax::riops},
+      {"blkio.throttle.write_iops_device", &IoMax::wiops},
+  };
+  std::map<std::pair<unsigned, unsigned>, IoMax> rules;
+  bool any_file = false;
+  for (const auto& [file, field] : files) {
+    auto text = dir.read(file);
+    if (!text) continue;
+    any_file = true;
+    // "MAJ:MIN N" per rule; the kernel lists only devices with a rule.
+    for (auto line : split_lines(*text)) {
+      auto f = split_ws(line);
+      if (f.size() != 2) continue;
+      unsigned major = 0, minor = 0;
+      if (!parse_dev(f[0], major, minor)) continue;
+      IoMax& rule = rules[{major, minor}];
+      rule.major = major;
+      rule.minor = minor;
+      const std::uint64_t value = parse_u64(f[1]);
+      rule.*field = value == 0 ? Limit() : Limit(value);
+    }
+  }
+  if (!any_file) return std::nullopt;
+  std::string out;
+  for (const auto& [dev, rule] : rules) out += (out.empty() ? "" : "\n") + format_io_max(rule);
+  return out;
+}
+
+}  // namespace nestbox::detail

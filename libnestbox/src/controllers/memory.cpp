@@ -137,6 +137,19 @@ void write_swap_max_v1(const CgroupDir& dir, Limit swap) {
   dir.write("memory.memsw.limit_in_bytes", v1_limit_text(memsw));
 }
 
+std::optional<std::string> read_memory_limit_v1(const CgroupDir& dir, std::string_view key) {
+  auto limit_text = dir.read("memory.limit_in_bytes");
+  if (!limit_text) return std::nullopt;
+  const Limit limit = parse_v1_limit(*limit_text);
+  if (key == "memory.max") return format_limit(limit);
+  auto memsw_text = dir.read("memory.memsw.limit_in_bytes");
+  if (!memsw_text) return std::nullopt;
+  const Limit memsw = parse_v1_limit(*memsw_text);
+  // Swap is what memsw allows beyond memory; unlimited unless both are finite.
+  if (!limit || !memsw) return std::string("max");
+  return std::to_string(*memsw - std::min(*memsw, *limit));
+}
+
 std::string normalize_memory_value(std::string_view key, std::string_view value) {
   try {
     return format_limit(parse_size(value));

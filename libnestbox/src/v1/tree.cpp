@@ -193,6 +193,23 @@ class V1Tree final : public CgroupTree {
     else dir.write(key, normalized);  // cpuset.cpus, cpuset.mems, pids.max: same names on v1
   }
 
+  std::optional<std::string> limit(const CgroupPath& path, std::string_view key) const override {
+    require_limit_key(key);
+    auto ctl = key.substr(0, key.find('.'));
+    const Hierarchy* h = find(ctl == "io" ? "blkio" : ctl);
+    if (!h) return std::nullopt;
+    auto dir = h->open(path);
+    if (key == "memory.max" || key == "memory.swap.max") return read_memory_limit_v1(dir, key);
+    if (key == "cpu.max") {
+      auto value = read_cpu_max_v1(dir);
+      return value ? std::optional(format_cpu_max(*value)) : std::nullopt;
+    }
+    if (key == "cpu.weight") return read_cpu_weight_v1(dir);
+    if (key == "io.max") return read_io_max_v1(dir);
+    auto text = dir.read(key);  // cpuset.cpus, cpuset.mems, pids.max: same names on v1
+    return text ? std::optional(std::string(trim(*text))) : std::nullopt;
+  }
+
   std::string read_file(const CgroupPath& path, std::string_view file) const override {
     check_file_name(file);
     auto ctl = file_controller(file);

@@ -194,6 +194,32 @@ TEST_F(V1Fixture, CpuAndOtherWriters) {
   EXPECT_EQ(snapshot("blkio/a/blkio.throttle.read_iops_device"), "");
 }
 
+TEST_F(V1Fixture, LimitsReadBackInV2Form) {
+  EXPECT_EQ(tree_->limit(P("/a"), "memory.max"), "104857600");
+  EXPECT_EQ(tree_->limit(P("/a"), "memory.swap.max"), "52428800");  // memsw - limit
+  EXPECT_EQ(tree_->limit(P("/a/b"), "memory.max"), "max");
+  EXPECT_EQ(tree_->limit(P("/a/b"), "memory.swap.max"), "max");
+  EXPECT_EQ(tree_->limit(P("/empty"), "memory.swap.max"), std::nullopt);  // no swap accounting
+  EXPECT_EQ(tree_->limit(P("/a/b"), "cpu.max"), "50000 100000");
+  EXPECT_EQ(tree_->limit(P("/a"), "cpu.max"), "max 100000");
+  EXPECT_EQ(tree_->limit(P("/a"), "cpu.weight"), "100");
+  EXPECT_EQ(tree_->limit(P("/a"), "cpuset.cpus"), "0-1");
+  EXPECT_EQ(tree_->limit(P("/a/b"), "pids.max"), "max");
+  EXPECT_EQ(tree_->limit(P("/a"), "pids.max"), std::nullopt);
+  EXPECT_EQ(tree_->limit(P("/a"), "io.max"), "");
+  dir_.write("blkio/a/blkio.throttle.read_bps_device", "8:0 1048576\n8:16 5\n");
+  dir_.write("blkio/a/blkio.throttle.write_iops_device", "8:0 0\n");
+  EXPECT_EQ(tree_->limit(P("/a"), "io.max"), "8:0 rbps=1048576 wiops=max\n8:16 rbps=5");
+  // What set_limit writes reads back as its normalized form.
+  tree_->set_limit(P("/a"), "memory.max", "200M");
+  EXPECT_EQ(tree_->limit(P("/a"), "memory.max"), "209715200");
+  for (const char* weight : {"1", "33", "50", "100", "250", "10000"}) {
+    tree_->set_limit(P("/a"), "cpu.weight", weight);
+    EXPECT_EQ(tree_->limit(P("/a"), "cpu.weight"), weight);
+  }
+  expect_error(Errc::InvalidValue, [&] { (void)tree_->limit(P("/a"), "memory.limit_in_bytes"); });
+}
+
 TEST_F(V1Fixture, RefusalsChangeNothing) {
   expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "memory.max", "-1"); });
   expect_error(Errc::InvalidValue, [&] { tree_->set_limit(P("/a"), "cpu.max", "10 100000"); });

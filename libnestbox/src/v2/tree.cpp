@@ -111,6 +111,12 @@ class V2Tree final : public CgroupTree {
     dir.write(key, normalized);
   }
 
+  std::optional<std::string> limit(const CgroupPath& path, std::string_view key) const override {
+    require_limit_key(key);
+    auto text = h_.open(path).read(key);
+    return text ? std::optional(std::string(trim(*text))) : std::nullopt;
+  }
+
   std::string read_file(const CgroupPath& path, std::string_view file) const override {
     check_file_name(file);
     return h_.open(path).read_required(file);

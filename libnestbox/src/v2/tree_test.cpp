@@ -179,6 +179,16 @@ TEST_F(V2Fixture, RefusalsChangeNothing) {
   EXPECT_FALSE(dir_.exists("cg/nope"));
 }
 
+TEST_F(V2Fixture, LimitsReadBackAsTheirFiles) {
+  EXPECT_EQ(tree_->limit(P("/a"), "memory.max"), "104857600");
+  EXPECT_EQ(tree_->limit(P("/a"), "cpu.weight"), "100");
+  EXPECT_EQ(tree_->limit(P("/empty"), "memory.max"), std::nullopt);  // controller not enabled there
+  tree_->set_limit(P("/a"), "io.max", "8:0 wbps=2M");
+  EXPECT_EQ(tree_->limit(P("/a"), "io.max"), "8:0 wbps=2097152");
+  expect_error(Errc::InvalidValue, [&] { (void)tree_->limit(P("/a"), "cgroup.procs"); });
+  expect_error(Errc::NotFound, [&] { (void)tree_->limit(P("/nope"), "memory.max"); });
+}
+
 TEST_F(V2Fixture, ReadFile) {
   EXPECT_EQ(tree_->read_file(P("/a"), "memory.max"), "104857600\n");
   for (const char* bad : {"", ".", "..", "../a/memory.max", "b/cgroup.procs", "/etc/passwd"})
