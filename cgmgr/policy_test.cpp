@@ -2,6 +2,8 @@
 // Policy parser: accepted forms, inheritance, and every rejection with its message.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "policy.hpp"
@@ -134,15 +136,33 @@ TEST(Policy, RejectsBadUsersAndGroups) {
   expect_rejected("[user.99999999999]\n", "numeric");
 }
 
-TEST(Policy, ExampleFileParses) {
-  // The shipped example must stay valid; its accounts are faked here.
+TEST(Policy, ExampleFileIsValidAsShippedAndGrantsNobody) {
+  // On a host that has none of the example's accounts.
+  AccountResolver nobody = fake_accounts();
+  nobody.user_id = [](const std::string&) -> std::optional<uid_t> { return std::nullopt; };
+  nobody.group_id = [](const std::string&) -> std::optional<gid_t> { return std::nullopt; };
+  Policy p = load_policy(std::string(NESTBOX_CGMGR_SOURCE_DIR) + "/cgmgr.toml.example", nobody);
+  EXPECT_TRUE(p.users.empty());
+  EXPECT_TRUE(p.groups.empty());
+  EXPECT_EQ(p.defaults.ceilings.at("pids.max"), "4096");
+}
+
+TEST(Policy, ExampleSectionsParseOnceUncommented) {
+  // What an administrator gets by removing the "# " of the example sections.
+  std::ifstream in(std::string(NESTBOX_CGMGR_SOURCE_DIR) + "/cgmgr.toml.example");
+  std::string text;
+  for (std::string line; std::getline(in, line);) {
+    const bool example = line.rfind("# [", 0) == 0 || (line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos);
+    text += (example ? line.substr(2) : line) + "\n";
+  }
   AccountResolver r = fake_accounts();
   auto base = r.group_id;
   r.group_id = [base](const std::string& n) -> std::optional<gid_t> {
     return n == "containers" ? std::optional<gid_t>(600) : base(n);
   };
-  Policy p = load_policy(std::string(NESTBOX_CGMGR_SOURCE_DIR) + "/cgmgr.toml.example", r);
+  Policy p = parse_policy(text, "cgmgr.toml", r);
   EXPECT_EQ(p.users.at(1000).max_cgroups, 128u);
+  EXPECT_EQ(p.users.at(1000).ceilings.at("cpu.max"), "200000 100000");
   EXPECT_EQ(p.groups.at(600).ceilings.at("memory.swap.max"), "0");
 }
 

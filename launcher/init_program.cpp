@@ -23,7 +23,11 @@ UniqueFd open_init_program() {
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     std::string exe(self, static_cast<std::size_t>(n));
-    candidates.push_back(exe.substr(0, exe.rfind('/') + 1) + "nestbox-init");
+    const std::string dir = exe.substr(0, exe.rfind('/') + 1);
+    candidates.push_back(dir + "nestbox-init");
+    // Installed: P/bin/nestbox-run beside P/libexec/nestbox/nestbox-init,
+    // whatever prefix the install chose.
+    candidates.push_back(dir + "../libexec/nestbox/nestbox-init");
   }
   candidates.emplace_back(NESTBOX_INIT_DIR "/nestbox-init");
   std::string tried;

@@ -21,6 +21,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (fuzz/, scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
   clang libclang-rt-14-dev
+  # manual pages generated from --help (doc/), bash completion they are checked with
+  help2man bash-completion
   # runtime pieces the tests and the demo use
   uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # real clients the tests run inside containers

@@ -173,6 +173,12 @@ console=$tier/console.log
 rm -rf --one-file-system "$out"
 mkdir -p "$out"
 : >"$console"
+# The programs, units and bus files exactly as `cmake --install` lays them out
+# for the build's prefix; the guest copies this tree to / (guest/install.sh).
+stage=$tier/stage
+rm -rf --one-file-system "$stage"
+DESTDIR=$stage cmake --install "$build" >"$tier/install.log" 2>&1 ||
+  vm_die "cmake --install $build failed: $(tail -n 3 "$tier/install.log")"
 
 # The integration tests to run in the guest, exactly as ctest would run them
 # (command, working directory, timeout, skip pattern), as a sourced shell list.
@@ -190,6 +196,7 @@ vm_log "$(grep -c '^run_ctest_case' "$out/integration-tests.list") integration t
   printf 'NESTBOX_VM_CHECKS=%q\n' "$checks"
   printf 'NESTBOX_VM_KERNEL_EXPECTED=%q\n' "$(cat "$kdir/kernel-version" 2>/dev/null)"
   printf 'NESTBOX_VM_REQUIRE_RESEND=%q\n' "$require_resend"
+  printf 'NESTBOX_VM_STAGE=%q\n' "$stage"
 } >"$out/suite.conf"
 
 accel=$(vm_pick_accel "$image" "$cache")
