@@ -283,6 +283,27 @@ void Manager::remove_tree(const CgroupPath& path) {
   tree_.remove(path);
 }
 
+void Manager::kill(const Caller& caller, std::string_view text) {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.authorize_mutation(caller, path, grants(), "Kill");
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  tree_.kill_all(path);
+}
+
+void Manager::set_frozen(const Caller& caller, std::string_view text, bool frozen) {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.authorize_mutation(caller, path, grants(), frozen ? "Freeze" : "Thaw");
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  tree_.set_frozen(path, frozen);
+}
+
+std::vector<std::string> Manager::list_controllers(const Caller&, std::string_view text) const {
+  const CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  return tree_.controllers_of(path);
+}
+
 void Manager::remove(const Caller& caller, std::string_view text, bool recursive) {
   const CgroupPath path = CgroupPath::parse(text);
   auth_.authorize_mutation(caller, path, grants(), "Remove");

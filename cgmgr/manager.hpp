@@ -67,6 +67,12 @@ class Manager {
   std::vector<std::string> list_children(const Caller& caller, std::string_view path) const;
   std::vector<std::uint32_t> processes(const Caller& caller, std::string_view path, bool recursive) const;
   void remove(const Caller& caller, std::string_view path, bool recursive);
+  // SIGKILL to every process of the cgroup and below; Freeze/Thaw the subtree.
+  // Same rule as Remove: root below Root, a user strictly inside its delegation.
+  void kill(const Caller& caller, std::string_view path);
+  void set_frozen(const Caller& caller, std::string_view path, bool frozen);
+  // The controllers the cgroup has (readable by anyone, like GetValue).
+  std::vector<std::string> list_controllers(const Caller& caller, std::string_view path) const;
   void remove_on_empty(const Caller& caller, std::string_view path, bool enable);
   std::vector<Grant> delegations(const Caller& caller) const;
 

@@ -156,6 +156,25 @@ void Service::GetLimits(sdbus::Result<std::map<std::string, std::string>>&& resu
            [this, path](const Caller& c) { return manager_.get_limits(c, path); });
 }
 
+void Service::ListControllers(sdbus::Result<std::vector<std::string>>&& result, std::string path) {
+  dispatch(std::move(result), "ListControllers " + path, false,
+           [this, path](const Caller& c) { return manager_.list_controllers(c, path); });
+}
+
+void Service::Kill(sdbus::Result<>&& result, std::string path) {
+  dispatch(std::move(result), "Kill " + path, true, [this, path](const Caller& c) { manager_.kill(c, path); });
+}
+
+void Service::Freeze(sdbus::Result<>&& result, std::string path) {
+  dispatch(std::move(result), "Freeze " + path, true,
+           [this, path](const Caller& c) { manager_.set_frozen(c, path, true); });
+}
+
+void Service::Thaw(sdbus::Result<>&& result, std::string path) {
+  dispatch(std::move(result), "Thaw " + path, true,
+           [this, path](const Caller& c) { manager_.set_frozen(c, path, false); });
+}
+
 void Service::Delegate(sdbus::Result<>&& result, std::string path, uint32_t uid, uint32_t gid) {
   dispatch(std::move(result), "Delegate " + path + " to " + std::to_string(uid) + ":" + std::to_string(gid), true,
            [this, path, uid, gid](const Caller& c) { manager_.delegate(c, path, uid, gid); });

@@ -45,6 +45,10 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   void SetLimits(sdbus::Result<>&& result, std::string path, std::map<std::string, std::string> limits) override;
   void GetValue(sdbus::Result<std::string>&& result, std::string path, std::string file) override;
   void GetLimits(sdbus::Result<std::map<std::string, std::string>>&& result, std::string path) override;
+  void ListControllers(sdbus::Result<std::vector<std::string>>&& result, std::string path) override;
+  void Kill(sdbus::Result<>&& result, std::string path) override;
+  void Freeze(sdbus::Result<>&& result, std::string path) override;
+  void Thaw(sdbus::Result<>&& result, std::string path) override;
   void Delegate(sdbus::Result<>&& result, std::string path, uint32_t uid, uint32_t gid) override;
   void Undelegate(sdbus::Result<>&& result, std::string path) override;
   void RequestUserDelegation(sdbus::Result<std::string>&& result) override;

@@ -2,15 +2,20 @@
 #include "tree_common.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "nestbox/parse.hpp"
+#include "nestbox/unique_fd.hpp"
 
 namespace nestbox::detail {
 
@@ -63,6 +68,30 @@ void check_pressure_resource(std::string_view resource) {
   if (resource != "cpu" && resource != "memory" && resource != "io" && resource != "irq")
     throw Error(Errc::InvalidValue,
                 "invalid pressure resource \"" + std::string(resource) + "\" (allowed: cpu, memory, io, irq)");
+}
+
+void kill_walk(const CgroupTree& tree, const CgroupPath& path) {
+  for (int round = 0; round < 200; ++round) {
+    const std::vector<pid_t> pids = tree.processes(path, true);
+    if (pids.empty()) return;
+    for (pid_t pid : pids) {
+      // 1. Pin the process: from here on its pid cannot name another one.
+      UniqueFd pin(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      if (!pin) continue;  // gone already
+      // 2. The pid was read before the pin: signal it only if the pinned
+      //    process is still inside the subtree (a recycled pid is not).
+      try {
+        if (!path.contains(tree.primary_cgroup_of(pid))) continue;
+      } catch (const Error&) {
+        continue;  // exited meanwhile
+      }
+      ::syscall(SYS_pidfd_send_signal, pin.get(), SIGKILL, nullptr, 0);
+    }
+    // 3. Killed processes leave their cgroup once they have exited; forks
+    //    that raced the walk are found by the next round.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw Error(Errc::Busy, "processes keep appearing in " + path.str() + " while it is being killed");
 }
 
 }  // namespace nestbox::detail

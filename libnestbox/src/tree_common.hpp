@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hierarchy.hpp"
+#include "nestbox/cgroup_tree.hpp"
 #include "nestbox/resources.hpp"
 
 namespace nestbox::detail {
@@ -24,5 +25,8 @@ bool chown_entry(const CgroupDir& dir, std::string_view file, uid_t uid, gid_t g
 std::vector<std::string> read_delegate_list(const std::string& delegate_file);
 // PSI resource names accepted by pressure().
 void check_pressure_resource(std::string_view resource);
+// kill_all()'s walk: SIGKILL to each process below `path` that is still there
+// once pinned by a pidfd, until none is left (Busy after 200 rounds).
+void kill_walk(const CgroupTree& tree, const CgroupPath& path);
 
 }  // namespace nestbox::detail

@@ -128,6 +128,52 @@ TEST_F(UserTest, RootMadeDelegationCarriesTheUsersCeilings) {
   EXPECT_EQ(error_of([&] { proxy_->GetLimits(root_ + "/nope"); }), "org.nestbox.Error.NotFound");
 }
 
+// Freeze, Thaw and Kill of a subtree inside the user's delegation, as the user;
+// outside it they are refused and nothing happens.
+TEST_F(UserTest, FreezeThawAndKillInsideTheDelegation) {
+  auto& tree = sandbox_->tree();
+  const std::string grant = root_ + "/user-" + std::to_string(tk::test_user().uid);
+  ASSERT_EQ(as_user(busctl({"RequestUserDelegation"})).exit_code, 0);
+  const std::string job = grant + "/job";
+  ASSERT_EQ(as_user(busctl({"Create", "sa{ss}", job, "0"})).exit_code, 0);
+  ASSERT_EQ(as_user(busctl({"Create", "sa{ss}", job + "/inner", "0"})).exit_code, 0);
+  tk::Child a = user_sleeper();
+  tk::Child b = user_sleeper();
+  ASSERT_EQ(as_user(busctl({"Attach", "su", job, std::to_string(a.pid())})).exit_code, 0);
+  ASSERT_EQ(as_user(busctl({"Attach", "su", job + "/inner", std::to_string(b.pid())})).exit_code, 0);
+  // The kernel's own report: cgroup.events of the cgroup2 hierarchy (also on hybrid hosts).
+  auto frozen = [&](const std::string& cg) {
+    auto kv = parse_flat_keyed(tree.read_file(CgroupPath::parse(cg), "cgroup.events"));
+    return kv.count("frozen") && kv.at("frozen") == 1;
+  };
+  auto r = as_user(busctl({"Freeze", "s", job}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(eventually([&] { return frozen(job) && frozen(job + "/inner"); }));
+  r = as_user(busctl({"Thaw", "s", job}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(eventually([&] { return !frozen(job) && !frozen(job + "/inner"); }));
+  // Refused outside the delegation (the delegated cgroup itself is root's).
+  for (const std::string& path : {grant, root_, std::string("/")}) {
+    for (const char* method : {"Kill", "Freeze"}) {
+      r = as_user(dbus_send(method, {"string:" + path}));
+      EXPECT_EQ(error_name(r), "org.nestbox.Error.PermissionDenied") << method << " " << path << ": " << r.err;
+    }
+  }
+  EXPECT_FALSE(frozen(grant));
+  EXPECT_TRUE(a.running());
+  // Kill: both processes, the inner one too.
+  r = as_user(busctl({"Kill", "s", job}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(a.wait(std::chrono::seconds(10)), 128 + SIGKILL);
+  EXPECT_EQ(b.wait(std::chrono::seconds(10)), 128 + SIGKILL);
+  EXPECT_TRUE(tree.processes(CgroupPath::parse(job), true).empty());
+  // ListControllers: the delegation's ceiling needed the memory controller.
+  r = as_user(busctl({"ListControllers", "s", grant}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"memory\""), std::string::npos) << r.out;
+  EXPECT_EQ(error_name(as_user(dbus_send("ListControllers", {"string:/"}))), "org.nestbox.Error.PermissionDenied");
+}
+
 class NoPolicyTest : public CgmgrTest {
  protected:
   std::string policy_text() const override { return "[defaults]\nmax_cgroups = 2\n"; }

@@ -90,6 +90,23 @@ class CgroupTree {
   // Owner uid of the cgroup directory (primary hierarchy).
   virtual uid_t owner(const CgroupPath& path) const = 0;
 
+  // ---- every process of a subtree --------------------------------------------
+  // The controllers the cgroup itself has, sorted (v2: its cgroup.controllers;
+  // v1: the controllers of the hierarchies it exists in).
+  virtual std::vector<std::string> controllers_of(const CgroupPath& path) const = 0;
+  // SIGKILL to every process of the cgroup and its descendants: cgroup.kill
+  // where the kernel has it (5.14+; on hybrid hosts in the cgroup2 hierarchy),
+  // then a walk of what is left, repeated while forks race it (each process
+  // pinned with a pidfd and signalled only if still inside). Throws Busy if
+  // processes keep appearing.
+  virtual void kill_all(const CgroupPath& path) = 0;
+  // Freezes (true) or thaws the cgroup and its descendants with cgroup.freeze
+  // (on hybrid hosts in the cgroup2 hierarchy, where Attach also moves
+  // processes). The kernel completes a freeze asynchronously: cgroup.events
+  // says "frozen 1" once done. Throws Unsupported without cgroup.freeze (pure
+  // v1 hosts, kernels before 5.2).
+  virtual void set_frozen(const CgroupPath& path, bool frozen) = 0;
+
   // ---- typed readers ------------------------------------------------------
   virtual MemoryState memory(const CgroupPath& path) const = 0;
   // nullopt if the cpu controller is unavailable for this cgroup.

@@ -210,6 +210,36 @@ class V1Tree final : public CgroupTree {
     return text ? std::optional(std::string(trim(*text))) : std::nullopt;
   }
 
+  std::vector<std::string> controllers_of(const CgroupPath& path) const override {
+    primary_->open(path);
+    std::vector<std::string> out;
+    for (const auto& [c, h] : by_controller_)
+      if (h->exists(path)) out.push_back(c);
+    return out;  // by_controller_ is ordered by name
+  }
+
+  void kill_all(const CgroupPath& path) override {
+    primary_->open(path);
+    // The cgroup2 hierarchy of a hybrid host kills everything there at once;
+    // the walk then catches what sits in this path of the v1 hierarchies only.
+    if (unified_ && !path.is_root())
+      if (auto dir = unified_->try_open(path); dir && dir->has("cgroup.kill")) dir->write("cgroup.kill", "1");
+    kill_walk(*this, path);
+  }
+
+  // The cgroup2 hierarchy of a hybrid host (where every Attach also moves the
+  // process) freezes with no controller; the v1 freezer hierarchy is not one
+  // this tree manages.
+  void set_frozen(const CgroupPath& path, bool frozen) override {
+    primary_->open(path);
+    if (unified_ && !path.is_root())
+      if (auto dir = unified_->try_open(path); dir && dir->has("cgroup.freeze")) {
+        dir->write("cgroup.freeze", frozen ? "1" : "0");
+        return;
+      }
+    throw Error(Errc::Unsupported, path.str() + ": freezing needs the cgroup2 hierarchy (cgroup.freeze), which this host lacks");
+  }
+
   std::string read_file(const CgroupPath& path, std::string_view file) const override {
     check_file_name(file);
     auto ctl = file_controller(file);

@@ -117,6 +117,28 @@ class V2Tree final : public CgroupTree {
     return text ? std::optional(std::string(trim(*text))) : std::nullopt;
   }
 
+  std::vector<std::string> controllers_of(const CgroupPath& path) const override {
+    auto dir = h_.open(path);
+    if (path.is_root()) return controllers();
+    std::vector<std::string> out;
+    for (auto c : split_ws(dir.read_required("cgroup.controllers"))) out.emplace_back(c);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  void kill_all(const CgroupPath& path) override {
+    auto dir = h_.open(path);
+    if (!path.is_root() && dir.has("cgroup.kill")) dir.write("cgroup.kill", "1");
+    kill_walk(*this, path);
+  }
+
+  void set_frozen(const CgroupPath& path, bool frozen) override {
+    auto dir = h_.open(path);
+    if (path.is_root() || !dir.has("cgroup.freeze"))
+      throw Error(Errc::Unsupported, path.str() + ": no cgroup.freeze (kernel older than 5.2, or the root cgroup)");
+    dir.write("cgroup.freeze", frozen ? "1" : "0");
+  }
+
   std::string read_file(const CgroupPath& path, std::string_view file) const override {
     check_file_name(file);
     return h_.open(path).read_required(file);

@@ -12,7 +12,9 @@ unquote() { sed -E 's/^s "(.*)"$/\1/'; }
 
 check_cgmgr_activation() {
   local t="cgmgr: D-Bus activation starts nestbox-cgmgr.service"
-  if [[ ! -f /etc/systemd/system/nestbox-cgmgr.service || ! -f /usr/share/dbus-1/system-services/$CGM_NAME.service ]]; then
+  if ! systemctl cat nestbox-cgmgr.service >/dev/null 2>&1 ||
+     ! [[ -f /usr/local/share/dbus-1/system-services/$CGM_NAME.service ||
+          -f /usr/share/dbus-1/system-services/$CGM_NAME.service ]]; then
     fail "$t" "unit or activation file not installed (see install results)"
     return
   fi

@@ -14,7 +14,7 @@ in_scope() {
 
 check_fs_service() {
   local t="fs: nestbox-fs.service mounts $FS_MNT"
-  if [[ ! -f /etc/systemd/system/nestbox-fs.service ]]; then
+  if ! systemctl cat nestbox-fs.service >/dev/null 2>&1; then
     fail "$t" "unit not installed (see install results)"
     return
   fi
