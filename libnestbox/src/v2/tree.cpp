@@ -121,7 +121,8 @@ class V2Tree final : public CgroupTree {
     auto dir = h_.open(path);
     if (path.is_root()) return controllers();
     std::vector<std::string> out;
-    for (auto c : split_ws(dir.read_required("cgroup.controllers"))) out.emplace_back(c);
+    const std::string text = dir.read_required("cgroup.controllers");  // split_ws views into it
+    for (auto c : split_ws(text)) out.emplace_back(c);
     std::sort(out.begin(), out.end());
     return out;
   }

@@ -189,6 +189,11 @@ TEST_F(V2Fixture, LimitsReadBackAsTheirFiles) {
   expect_error(Errc::NotFound, [&] { (void)tree_->limit(P("/nope"), "memory.max"); });
 }
 
+TEST_F(V2Fixture, ControllersOfACgroupAreItsOwn) {
+  EXPECT_EQ(tree_->controllers_of(P("/a")), (std::vector<std::string>{"cpu", "memory", "pids"}));
+  expect_error(Errc::NotFound, [&] { (void)tree_->controllers_of(P("/nope")); });
+}
+
 TEST_F(V2Fixture, ReadFile) {
   EXPECT_EQ(tree_->read_file(P("/a"), "memory.max"), "104857600\n");
   for (const char* bad : {"", ".", "..", "../a/memory.max", "b/cgroup.procs", "/etc/passwd"})
