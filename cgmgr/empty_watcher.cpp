@@ -76,7 +76,7 @@ void EmptyWatcher::run() {
     std::chrono::milliseconds timeout = interval_;
     try {
       sync_watches();
-      manager_.sweep_remove_on_empty();
+      if (auto grace_ends = manager_.sweep_remove_on_empty()) timeout = std::min(timeout, *grace_ends);
       // Mark changes are written here, a moment after they happen (see
       // Manager::kMarkWriteDelay): wake up in time for the next one.
       if (auto due = manager_.write_pending_marks()) timeout = std::min(timeout, *due);

@@ -82,6 +82,7 @@ int run(const Options& options) {
   ensure_parent_dir(options.state);
 
   Manager manager(*tree, Authorizer(host.root, host.reserved), std::move(policy), StateStore(options.state));
+  manager.set_unpopulated_grace(std::chrono::seconds(options.unpopulated_grace));
   manager.restore();
 
   unsigned threads = options.threads ? options.threads : std::max(4u, 2 * std::thread::hardware_concurrency());

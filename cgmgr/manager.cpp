@@ -340,6 +340,7 @@ void Manager::remove(const Caller& caller, std::string_view text, bool recursive
   for (auto it = state_.remove_on_empty.begin(); it != state_.remove_on_empty.end();) {
     auto p = CgroupPath::try_parse(it->first);
     if (p && path.contains(*p)) {
+      unpopulated_since_.erase(it->first);
       it = state_.remove_on_empty.erase(it);
       changed = true;
     } else {
@@ -363,6 +364,7 @@ void Manager::remove_on_empty(const Caller& caller, std::string_view text, bool 
     if (!inserted) it->second = it->second || populated;
   } else {
     state_.remove_on_empty.erase(path.str());
+    unpopulated_since_.erase(path.str());
   }
   if (state_.remove_on_empty != before) marks_changed_locked();
 }
@@ -372,6 +374,14 @@ std::vector<Grant> Manager::delegations(const Caller& caller) const {
   for (const Grant& g : grants())
     if (caller.is_root() || g.uid == caller.uid) out.push_back(g);
   return out;
+}
+
+std::optional<uid_t> Manager::owner_of(std::string_view text) const {
+  auto path = CgroupPath::try_parse(text);
+  if (!path) return std::nullopt;
+  for (const Grant& g : grants())
+    if (g.path.contains(*path)) return g.uid;
+  return std::nullopt;
 }
 
 }  // namespace nestbox::cgmgr

@@ -75,11 +75,20 @@ class Manager {
   std::vector<std::string> list_controllers(const Caller& caller, std::string_view path) const;
   void remove_on_empty(const Caller& caller, std::string_view path, bool enable);
   std::vector<Grant> delegations(const Caller& caller) const;
+  // The uid of the delegation holding `path`, if one does.
+  std::optional<uid_t> owner_of(std::string_view path) const;
 
   // Remove-on-empty: the marked paths, and one pass over them (called by the
   // watcher on every inotify event or poll tick).
+  // A marked cgroup that has never held a process (its launcher died between
+  // RemoveOnEmpty and Attach) is removed once it has been seen empty for the
+  // grace period; the clock starts at the first sweep that sees it (again
+  // after a restart). Returns the time until the next such grace ends, if any.
   std::vector<std::string> marked_paths() const;
-  void sweep_remove_on_empty();
+  std::optional<std::chrono::milliseconds> sweep_remove_on_empty(
+      std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  static constexpr std::chrono::seconds kDefaultUnpopulatedGrace{30};
+  void set_unpopulated_grace(std::chrono::milliseconds grace) { unpopulated_grace_ = grace; }
 
   // Remove-on-empty marks are written to the state file kMarkWriteDelay after
   // they change, not in the call that changed them: a container that lives
@@ -129,6 +138,9 @@ class Manager {
   mutable std::mutex state_mutex_;
   PersistentState state_;
   std::optional<std::chrono::steady_clock::time_point> marks_pending_since_;
+  // Marks never seen populated: when a sweep first saw each one empty.
+  std::map<std::string, std::chrono::steady_clock::time_point> unpopulated_since_;
+  std::chrono::milliseconds unpopulated_grace_ = kDefaultUnpopulatedGrace;
 };
 
 }  // namespace nestbox::cgmgr

@@ -243,18 +243,20 @@ std::vector<std::string> Manager::marked_paths() const {
   return out;
 }
 
-void Manager::sweep_remove_on_empty() {
+std::optional<std::chrono::milliseconds> Manager::sweep_remove_on_empty(std::chrono::steady_clock::time_point now) {
+  std::optional<std::chrono::milliseconds> next;
   for (const std::string& text : marked_paths()) {
     auto path = CgroupPath::try_parse(text);
     if (!path) continue;
     auto guard = domains_.lock(domain_key(*path));
     bool drop = false;
-    bool became_empty = false;
+    bool remove = false;
     try {
       if (!tree_.exists(*path)) {
         drop = true;
       } else if (tree_.populated(*path)) {
         std::lock_guard lock(state_mutex_);
+        unpopulated_since_.erase(text);
         auto it = state_.remove_on_empty.find(text);
         if (it != state_.remove_on_empty.end() && !it->second) {
           it->second = true;
@@ -264,9 +266,22 @@ void Manager::sweep_remove_on_empty() {
       } else {
         std::lock_guard lock(state_mutex_);
         auto it = state_.remove_on_empty.find(text);
-        became_empty = it != state_.remove_on_empty.end() && it->second;
+        if (it == state_.remove_on_empty.end()) continue;
+        if (it->second) {
+          remove = true;  // held processes and has none left: the ordinary case
+        } else {
+          const auto since = unpopulated_since_.emplace(text, now).first->second;
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(since + unpopulated_grace_ - now);
+          if (left.count() <= 0) {
+            remove = true;
+            spdlog::info("remove-on-empty: {} held no process for {} ms after it was marked", text,
+                         unpopulated_grace_.count());
+          } else if (!next || left < *next) {
+            next = left;
+          }
+        }
       }
-      if (became_empty) {
+      if (remove) {
         if (sink_.emptied) sink_.emptied(text);
         remove_tree(*path);
         spdlog::info("remove-on-empty: removed {}", text);
@@ -279,10 +294,12 @@ void Manager::sweep_remove_on_empty() {
     }
     if (drop) {
       std::lock_guard lock(state_mutex_);
+      unpopulated_since_.erase(text);
       state_.remove_on_empty.erase(text);
       marks_changed_locked();
     }
   }
+  return next;
 }
 
 }  // namespace nestbox::cgmgr

@@ -82,5 +82,26 @@ TEST_F(ManagerMarks, WriteNowFlushesAtOnce) {
   EXPECT_TRUE(marks_on_disk().empty());
 }
 
+// A mark on a cgroup that never held a process is kept for the grace period
+// from the first sweep that sees it empty (the removal itself needs a real
+// cgroup: GraceTest.AMarkedCgroupThatNeverHeldAProcessIsRemovedAfterTheGrace).
+TEST_F(ManagerMarks, ANeverPopulatedMarkWaitsForTheGrace) {
+  manager_->set_unpopulated_grace(std::chrono::seconds(30));
+  manager_->remove_on_empty(root_, "/nb/job", true);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto next = manager_->sweep_remove_on_empty(t0);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, std::chrono::seconds(30));
+  next = manager_->sweep_remove_on_empty(t0 + std::chrono::seconds(20));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, std::chrono::seconds(10));  // counted from the first sweep, not restarted
+  EXPECT_EQ(manager_->marked_paths(), std::vector<std::string>{"/nb/job"});
+
+  // Seen populated once: an ordinary mark, no grace any more.
+  dir_.write("cg/nb/job/cgroup.events", "populated 1\n");
+  EXPECT_FALSE(manager_->sweep_remove_on_empty(t0 + std::chrono::seconds(25)).has_value());
+  EXPECT_EQ(manager_->marked_paths(), std::vector<std::string>{"/nb/job"});
+}
+
 }  // namespace
 }  // namespace nestbox::cgmgr

@@ -18,6 +18,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->capture_default_str();
   app.add_option("--threads", options.threads, "worker threads serving calls (0: automatic)")
       ->check(CLI::Range(0u, 256u));
+  app.add_option("--unpopulated-grace", options.unpopulated_grace,
+                 "seconds a remove-on-empty cgroup that never held a process is kept before it is removed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

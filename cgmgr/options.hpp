@@ -15,6 +15,7 @@ struct Options {
   std::string state = "/var/lib/nestbox/cgmgr-state.json";
   std::string log_level = "info";
   unsigned threads = 0;  // 0 = derived from the CPU count
+  unsigned unpopulated_grace = 30;  // seconds (Manager::kDefaultUnpopulatedGrace)
 };
 
 // Parses argv; on --help/--version/usage errors prints and returns the exit code

@@ -38,8 +38,18 @@ Service::Service(sdbus::IConnection& connection, Manager& manager, ThreadPool& p
       marks_changed_(std::move(marks_changed)),
       bus_proxy_(sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus")) {
   registerAdaptor();
-  manager_.set_event_sink(EventSink{[this](const std::string& p) { emitEmptied(p); },
-                                    [this](const std::string& p) { emitRemoved(p); }});
+  // A connection that disconnects loses its subscription (and its cached
+  // credentials): the bus announces it with an empty new owner.
+  name_owner_match_ = connection.addMatch(
+      "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+      "member='NameOwnerChanged',arg2=''",
+      [this](sdbus::Message& msg) {
+        std::string name, old_owner, new_owner;
+        msg >> name >> old_owner >> new_owner;
+        if (new_owner.empty() && !name.empty() && name[0] == ':') forget(name);
+      });
+  manager_.set_event_sink(EventSink{[this](const std::string& p) { send_event("Emptied", p); },
+                                    [this](const std::string& p) { send_event("Removed", p); }});
 }
 
 Service::~Service() {
@@ -86,6 +96,62 @@ std::optional<Caller> Service::current_caller(std::string* error) {
   if (callers_.size() >= kMaxCachedCallers) callers_.clear();
   callers_.emplace(sender, caller);
   return caller;
+}
+
+void Service::forget(const std::string& unique_name) {
+  {
+    std::lock_guard lock(subscribers_mutex_);
+    subscribers_.erase(unique_name);
+  }
+  std::lock_guard lock(callers_mutex_);
+  callers_.erase(unique_name);
+}
+
+void Service::Subscribe() {
+  std::string why;
+  auto caller = current_caller(&why);
+  if (!caller) throw sdbus::Error(dbus_error_name(Errc::PermissionDenied), why);
+  const std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
+  std::lock_guard lock(subscribers_mutex_);
+  if (subscribers_.count(sender)) return;
+  std::size_t of_uid = 0;
+  for (const auto& [name, uid] : subscribers_) of_uid += uid == caller->uid ? 1 : 0;
+  if (caller->uid != 0 && (of_uid >= kMaxSubscriptionsPerUid || subscribers_.size() >= kMaxSubscriptions)) {
+    refusal_log_.log(spdlog::level::warn, "refusals to uid " + std::to_string(caller->uid),
+                     "Subscribe by {}: refused, {} connections of this uid are subscribed", caller->describe(), of_uid);
+    throw sdbus::Error(dbus_error_name(Errc::Busy), "too many subscribed connections (" + std::to_string(of_uid) +
+                                                        " of uid " + std::to_string(caller->uid) + ")");
+  }
+  subscribers_.emplace(sender, caller->uid);
+}
+
+void Service::Unsubscribe() {
+  const std::string sender = getObject().getCurrentlyProcessedMessage()->getSender();
+  std::lock_guard lock(subscribers_mutex_);
+  subscribers_.erase(sender);
+}
+
+void Service::send_event(const char* member, const std::string& path) {
+  // Root sees every event; a user those of its own delegations. The signal is
+  // addressed to each subscriber: a connection that merely matches on it
+  // receives nothing, so one user cannot watch another's containers come and go.
+  const auto owner = manager_.owner_of(path);
+  std::vector<std::string> to;
+  {
+    std::lock_guard lock(subscribers_mutex_);
+    for (const auto& [name, uid] : subscribers_)
+      if (uid == 0 || (owner && *owner == uid)) to.push_back(name);
+  }
+  for (const std::string& name : to) {
+    try {
+      auto signal = getObject().createSignal(INTERFACE_NAME, member);
+      signal.setDestination(name);
+      signal << path;
+      getObject().emitSignal(signal);
+    } catch (const sdbus::Error& e) {
+      spdlog::warn("{} {} to {}: {}", member, path, name, e.getMessage());
+    }
+  }
 }
 
 template <typename Fn, typename... Out>

@@ -68,10 +68,18 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   void ListDelegations(
       sdbus::Result<std::vector<sdbus::Struct<std::string, uint32_t, uint32_t>>>&& result) override;
 
+  void Subscribe() override;
+  void Unsubscribe() override;
+
   std::string Version() override { return info_.version; }
   std::string Layout() override { return info_.layout; }
   std::vector<std::string> Controllers() override { return info_.controllers; }
   std::string Root() override { return info_.root; }
+
+  // Sends Emptied/Removed for `path` to the subscribers allowed to see it.
+  void send_event(const char* member, const std::string& path);
+  // A connection left the bus: forget its subscription and credentials.
+  void forget(const std::string& unique_name);
 
   // Identifies the sender of the message being dispatched (bus thread only).
   std::optional<Caller> current_caller(std::string* error);
@@ -89,6 +97,12 @@ class Service final : public sdbus::AdaptorInterfaces<org::nestbox::CgroupManage
   // Refusals are logged with who asked, but any local user can ask in a loop:
   // 10 lines per caller uid a minute, then a count (nestbox/log_limit.hpp).
   LogLimiter refusal_log_;
+  // Subscribed connections (unique name -> uid), bounded per uid and in total.
+  static constexpr std::size_t kMaxSubscriptionsPerUid = 16;
+  static constexpr std::size_t kMaxSubscriptions = 4096;
+  std::mutex subscribers_mutex_;
+  std::map<std::string, uid_t> subscribers_;
+  sdbus::Slot name_owner_match_;  // NameOwnerChanged of departing connections
 };
 
 }  // namespace nestbox::cgmgr

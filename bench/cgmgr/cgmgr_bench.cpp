@@ -4,8 +4,12 @@
 // Printed side by side, measured in the same run:
 //   bus floor : org.freedesktop.DBus.Peer.Ping round trips to the daemon (x5 per cycle)
 //   fs floor  : the same five cgroupfs operations done directly via libnestbox
-// with 1 and 8 concurrent clients. Needs root; prints why and exits 0 otherwise.
+// with 1 and 8 concurrent clients. Then fairness: 200 calls of an ordinary user
+// (nobody) on a quiet manager and while the test user floods it from 8
+// connections (nestbox_bus_flood): failures and latency, same run.
+// Needs root; prints why and exits 0 otherwise.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -123,5 +127,31 @@ int main() {
   }
   std::printf("floor = 1/(1/ping5 + 1/raw fs); goal: floor/dbus <= 2.00x\n");
   for (auto& s : sleepers) s.kill(SIGKILL);
+
+  // Fairness: the same 200 ListChildren calls by nobody, quiet and under a flood.
+  tk::TempDir files("nestbox-cgmgr-flood", 0777);
+  ::chmod(files.path().c_str(), 0777);
+  const std::string stop = files.path() + "/stop";
+  tk::RunOptions with_bus;
+  with_bus.env = bus.client_env();
+  with_bus.timeout = std::chrono::seconds(600);
+  tk::RunOptions nobody = with_bus;
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  auto calls = [&] {
+    auto r = tk::run({NESTBOX_BUS_FLOOD, "calls", root, "200"}, nobody);
+    return r.exit_code == 0 ? r.out : "failed: " + r.err;
+  };
+  const std::string quiet = calls();
+  tk::CommandResult flood;
+  std::thread flooder([&] { flood = tk::test_user().run({NESTBOX_BUS_FLOOD, "flood", root, stop}, with_bus); });
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // let the flood fill its share
+  const std::string loaded = calls();
+  if (std::FILE* f = std::fopen(stop.c_str(), "w")) std::fclose(f);
+  flooder.join();
+  std::printf("fairness (another user's 200 calls; latencies in us):\n");
+  std::printf("  quiet manager:           %s", quiet.c_str());
+  std::printf("  while uid %u floods:   %s", tk::test_user().uid, loaded.c_str());
+  std::printf("  the flood itself:        %s", flood.out.c_str());
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <utility>
 
 #include "nestbox/error.hpp"
@@ -32,7 +33,62 @@ spdlog::level::level_enum parse_log_level(std::string_view text) {
                                       "\" (allowed: trace, debug, info, warn, error, critical, off)");
 }
 
+std::string escape_for_log(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
 namespace {
+
+// Hands every message to `inner` escaped (escape_for_log): the one place all
+// three programs' lines pass, so no call site has to remember it.
+class EscapingSink final : public spdlog::sinks::sink {
+ public:
+  explicit EscapingSink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!needs_escaping(payload)) return inner_->log(msg);
+    const std::string escaped = escape_for_log(payload);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->log(copy);
+  }
+  void flush() override { inner_->flush(); }
+  void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    inner_->set_formatter(std::move(formatter));
+  }
+
+ private:
+  static bool needs_escaping(std::string_view text) {
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '\\') return true;
+    }
+    return false;
+  }
+  std::shared_ptr<spdlog::sinks::sink> inner_;
+};
 
 // systemd sets JOURNAL_STREAM ("DEV:INODE") for services whose stderr goes to
 // the journal. It is inherited by children whose stderr is redirected
@@ -55,11 +111,11 @@ void init_logging(const std::string& program, spdlog::level::level_enum level) {
   // priorities) instead of as plain text lines.
   if (stderr_is_journal()) {
     auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>(program);
-    logger = std::make_shared<spdlog::logger>(program, sink);
+    logger = std::make_shared<spdlog::logger>(program, std::make_shared<EscapingSink>(sink));
     logger->set_pattern("%v");
   } else {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    logger = std::make_shared<spdlog::logger>(program, sink);
+    logger = std::make_shared<spdlog::logger>(program, std::make_shared<EscapingSink>(sink));
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e " + program + "[%P] %^%l%$: %v");
   }
   logger->set_level(level);

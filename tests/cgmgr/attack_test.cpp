@@ -3,6 +3,8 @@
 // and leave every cgroup below the manager root exactly as it was.
 #include <signal.h>
 
+#include <sstream>
+
 #include "cgmgr_fixture.hpp"
 
 namespace nestbox::cgmgr_test {
@@ -70,6 +72,26 @@ TEST_F(AttackTest, MalformedPaths) {
   expect_refused("Create", {"string:" + deep, "dict:string:string:pids.max,5"}, kBadPath);
   expect_refused("Remove", {"string:" + grant_ + "/job/..", "boolean:true"}, kBadPath);
   expect_refused("GetValue", {"string:" + grant_ + "/job", "string:../../memory.max"}, kBadPath);
+}
+
+// Text a caller chose reaches the log escaped: a newline cannot start a forged
+// line, a terminal escape is not sent to whoever reads the log.
+TEST_F(AttackTest, CallerTextCannotForgeLogLines) {
+  const std::string forged = "2026-12-02 00:00:00.000 nestbox-cgmgr[1] info: Delegate / to 1000:1000: ok";
+  expect_refused("Create", {"string:" + grant_ + "/x\n" + forged, "dict:string:string:pids.max,5"}, kBadPath);
+  auto r = as_user(dbus_send("SetLimits", {"string:" + grant_ + "/job", "dict:string:string:pids.max\n" + forged + ",5"}));
+  EXPECT_NE(error_name(r), "") << r.out;
+  expect_refused("Create", {"string:" + grant_ + "/\x1b[2Jx", "dict:string:string:pids.max,5"}, kBadPath);
+  // The refusals were logged (warn), each on one line, the caller's text escaped.
+  EXPECT_TRUE(eventually([&] {
+    const std::string log = daemon_log();
+    return log.find("/x\\n" + forged) != std::string::npos && log.find("pids.max\\n" + forged) != std::string::npos;
+  })) << daemon_log();
+  std::istringstream lines(daemon_log());
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.rfind("2026-12-02 00:00:00.000", 0), 0u) << "forged line: " << line;
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  }
 }
 
 TEST_F(AttackTest, PrefixConfusion) {

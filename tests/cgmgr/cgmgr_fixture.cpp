@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cgmgr_fixture.hpp"
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <signal.h>
 
 #include <chrono>
@@ -67,14 +71,27 @@ void CgmgrTest::TearDown() {
   proxy_.reset();
   connection_.reset();
   stop_daemon();
+  if (HasFailure()) std::fprintf(stderr, "---- nestbox-cgmgr log ----\n%s---- end of log ----\n", daemon_log().c_str());
+}
+
+std::string CgmgrTest::log_path() const { return dir_->path() + "/cgmgr.log"; }
+
+std::string CgmgrTest::daemon_log() const {
+  std::ifstream in(log_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 void CgmgrTest::start_daemon() {
   tk::RunOptions options;
   options.stop_with_test = true;
-  daemon_.emplace(tk::Child::spawn({tk::built_program("nestbox-cgmgr"), "--bus", bus_->address(), "--root", root_,
-                                    "--policy", policy_path_, "--state", state_path_, "--log-level", "warn"},
-                                   options));
+  // The daemon's log is kept for the test to read (daemon_log()), and shown if the test fails.
+  options.stderr_file = log_path();
+  std::vector<std::string> argv = {tk::built_program("nestbox-cgmgr"), "--bus", bus_->address(), "--root", root_,
+                                   "--policy", policy_path_, "--state", state_path_, "--log-level", log_level_};
+  argv.insert(argv.end(), extra_daemon_args_.begin(), extra_daemon_args_.end());
+  daemon_.emplace(tk::Child::spawn(argv, options));
   connection_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
   connection_->enterEventLoopAsync();
   proxy_ = std::make_unique<CgmgrProxy>(*connection_);
@@ -83,6 +100,7 @@ void CgmgrTest::start_daemon() {
   for (;;) {
     try {
       proxy_->Version();
+      proxy_->Subscribe();  // the fixture's root connection receives every Emptied/Removed
       return;
     } catch (const sdbus::Error& e) {
       if (!daemon_->running()) FAIL() << "nestbox-cgmgr exited during start-up: " << e.getMessage();

@@ -73,6 +73,9 @@ class CgmgrTest : public ::testing::Test {
   virtual std::string policy_text() const;
   void start_daemon();
   void stop_daemon();  // SIGKILL, like a crash
+  // Everything the daemon(s) of this test wrote to stderr so far.
+  std::string daemon_log() const;
+  std::string log_path() const;
 
   // Runs a command as root or as the test user with the bus in the environment.
   tk::CommandResult as_root(const std::vector<std::string>& argv) const;
@@ -93,6 +96,8 @@ class CgmgrTest : public ::testing::Test {
   std::string policy_path_;
   std::string state_path_;
   std::optional<tk::Child> daemon_;
+  std::vector<std::string> extra_daemon_args_;  // set before start_daemon()
+  std::string log_level_ = "warn";
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<CgmgrProxy> proxy_;
 };

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unprivileged flows, run as the real test user with busctl command lines.
 #include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "cgmgr_fixture.hpp"
 #include "nestbox/parse.hpp"
@@ -9,6 +13,117 @@ namespace nestbox::cgmgr_test {
 namespace {
 
 using UserTest = CgmgrTest;
+
+// nestbox_bus_listen run as `uid` in a thread: matches every signal of the
+// manager's interface (subscribed or not) and writes what it receives to a file.
+class SignalListener {
+ public:
+  SignalListener(const std::string& dir, const std::string& name, uid_t uid, gid_t gid, bool subscribe,
+                 std::map<std::string, std::string> env)
+      : ready_(dir + "/" + name + ".ready"), out_(dir + "/" + name + ".out"), stop_(dir + "/" + name + ".stop") {
+    tk::RunOptions options;
+    options.uid = uid;
+    options.gid = gid;
+    options.env = std::move(env);
+    std::vector<std::string> argv = {NESTBOX_BUS_LISTEN, ready_, out_, stop_, subscribe ? "subscribe" : "match-only"};
+    thread_ = std::thread([this, argv, options] {
+      result_ = tk::run(argv, options);
+      done_ = true;
+    });
+  }
+  ~SignalListener() { finish(); }
+  std::string name() const { return ready_.substr(0, ready_.size() - 6); }
+  bool ready() const {
+    eventually([&] { return done_ || ::access(ready_.c_str(), F_OK) == 0; });
+    return ::access(ready_.c_str(), F_OK) == 0;
+  }
+  std::string received() const {
+    std::ifstream in(out_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  const tk::CommandResult& finish() {
+    if (thread_.joinable()) {
+      std::ofstream(stop_).put('\n');
+      thread_.join();
+    }
+    return result_;
+  }
+
+ private:
+  std::string ready_, out_, stop_;
+  std::atomic<bool> done_{false};
+  tk::CommandResult result_;
+  std::thread thread_;
+};
+
+// Emptied/Removed reach the subscribers allowed to see the cgroup (its owner
+// and root), addressed to each: another user sees nothing, subscribed or
+// merely matching on the signals.
+TEST_F(UserTest, SignalsReachTheOwnerAndRootOnly) {
+  const auto& user = tk::test_user();
+  const uid_t stranger_uid = 65534;  // nobody: a user with no delegation (the bus needs a passwd entry)
+  tk::TempDir files("nestbox-signals", 0777);
+  ASSERT_EQ(::chmod(files.path().c_str(), 0777), 0);
+  SignalListener owner(files.path(), "owner", user.uid, user.gid, true, bus_->client_env());
+  SignalListener stranger(files.path(), "stranger", stranger_uid, stranger_uid, true, bus_->client_env());
+  SignalListener eavesdropper(files.path(), "eavesdropper", stranger_uid, stranger_uid, false, bus_->client_env());
+  SignalListener owner_unsubscribed(files.path(), "owner-unsubscribed", user.uid, user.gid, false,
+                                    bus_->client_env());
+  for (SignalListener* l : {&owner, &stranger, &eavesdropper, &owner_unsubscribed})
+    ASSERT_TRUE(l->ready()) << l->name() << ": " << l->finish().err;
+
+  const std::string box = root_ + "/user-" + std::to_string(user.uid) + "/sig";
+  tk::Child mine = user_sleeper();
+  auto r = as_user(busctl({"CreateAndAttach", "sa{ss}ub", "sig", "0", std::to_string(mine.pid()), "true"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  mine.kill(SIGKILL);
+  mine.wait();
+  const std::string expected = "Emptied " + box + "\nRemoved " + box + "\n";
+  EXPECT_TRUE(eventually([&] { return owner.received() == expected; })) << owner.received();
+  EXPECT_TRUE(eventually([&] { return proxy_->removed() == std::vector<std::string>{box}; }));
+  for (SignalListener* l : {&owner, &stranger, &eavesdropper, &owner_unsubscribed})
+    EXPECT_EQ(l->finish().exit_code, 0) << l->finish().err;
+  EXPECT_EQ(stranger.received(), "");
+  EXPECT_EQ(eavesdropper.received(), "");
+  EXPECT_EQ(owner_unsubscribed.received(), "");  // a match alone receives nothing
+}
+
+// A launcher killed between RemoveOnEmpty and Attach leaves a marked cgroup
+// that never holds a process: it is removed after the grace period
+// (--unpopulated-grace), while a marked cgroup with a process stays.
+class GraceTest : public CgmgrTest {
+ protected:
+  void SetUp() override {
+    extra_daemon_args_ = {"--unpopulated-grace", "1"};
+    CgmgrTest::SetUp();
+  }
+};
+
+TEST_F(GraceTest, AMarkedCgroupThatNeverHeldAProcessIsRemovedAfterTheGrace) {
+  auto& tree = sandbox_->tree();
+  const std::string grant = root_ + "/user-" + std::to_string(tk::test_user().uid);
+  ASSERT_EQ(as_user(busctl({"RequestUserDelegation"})).exit_code, 0);
+  const std::string orphan = grant + "/orphan", kept = grant + "/kept";
+  for (const std::string& cg : {orphan, kept}) {
+    auto r = as_user(busctl({"Create", "sa{ss}", cg, "0"}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  tk::Child mine = user_sleeper();
+  ASSERT_EQ(as_user(busctl({"Attach", "su", kept, std::to_string(mine.pid())})).exit_code, 0);
+  for (const std::string& cg : {orphan, kept}) {
+    auto r = as_user(busctl({"RemoveOnEmpty", "sb", cg, "true"}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_TRUE(eventually([&] { return !tree.exists(CgroupPath::parse(orphan)); }));
+  EXPECT_TRUE(eventually([&] { return proxy_->removed() == std::vector<std::string>{orphan}; }));
+  EXPECT_TRUE(tree.exists(CgroupPath::parse(kept)));  // its process keeps it
+  mine.kill(SIGKILL);
+  mine.wait();
+  EXPECT_TRUE(eventually([&] { return !tree.exists(CgroupPath::parse(kept)); }));
+}
+
 
 TEST_F(UserTest, RequestDelegationCreateAttachRemove) {
   auto& tree = sandbox_->tree();

@@ -81,6 +81,8 @@ struct RunOptions {
   // a sanitizer abort), so they never outlive it (nestbox-fs then unmounts).
   // The spawning thread must outlive the child (PR_SET_PDEATHSIG is per thread).
   bool stop_with_test = false;
+  // Child::spawn: stderr appended to this file instead of the test's own.
+  std::optional<std::string> stderr_file;
 };
 
 // Runs argv (PATH lookup) and captures stdout/stderr.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include "nestbox/unique_fd.hpp"
 #include "testkit_internal.hpp"
@@ -124,6 +125,12 @@ Child Child::spawn(const std::vector<std::string>& argv, const RunOptions& optio
   spec.argv = argv;
   spec.options = options;
   spec.stdin_fd = in ? in.get() : -1;
+  UniqueFd err;
+  if (options.stderr_file) {
+    err = UniqueFd(::open(options.stderr_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!err) throw std::system_error(errno, std::generic_category(), "open " + *options.stderr_file);
+    spec.stderr_fd = err.get();
+  }
   return Child(detail::spawn(spec));
 }
 
