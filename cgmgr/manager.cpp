@@ -170,6 +170,12 @@ std::string Manager::create(const Caller& caller, std::string_view text, const L
   tree_.create(path);
   try {
     apply_limits(path, normalized);
+    // A user's cgroup is the user's, as if made with mkdir in the delegation:
+    // the directory and its delegatable files (cgroup.procs, subtree_control,
+    // ...), so runtimes that work on cgroupfs themselves (LXC, podman, a nested
+    // launcher) can use it. Its limit files stay root's: limits go through
+    // SetLimits and the policy's ceilings.
+    if (grant) tree_.delegate(path, grant->uid, grant->gid);
   } catch (...) {
     // The new cgroup must not outlive a refused limit: undo the mkdir.
     try {

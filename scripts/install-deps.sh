@@ -23,6 +23,8 @@ packages=(
   clang libclang-rt-14-dev
   # manual pages generated from --help (doc/), bash completion they are checked with
   help2man bash-completion
+  # the PAM session module (pam/)
+  libpam0g-dev
   # runtime pieces the tests and the demo use
   uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # real clients the tests run inside containers

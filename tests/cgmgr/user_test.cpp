@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cgmgr_fixture.hpp"
+#include "nestbox/layout.hpp"
 #include "nestbox/parse.hpp"
 
 namespace nestbox::cgmgr_test {
@@ -146,6 +147,21 @@ TEST_F(UserTest, RequestDelegationCreateAttachRemove) {
   r = as_user(busctl({"Create", "sa{ss}", job, "2", "memory.max", "64M", "pids.max", "16"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(tree.memory(CgroupPath::parse(job)).limit, parse_size("64M"));
+  // The new cgroup is the user's (as a mkdir in the delegation would make it),
+  // its limit files are not: the user cannot raise its own limit past SetLimits.
+  EXPECT_EQ(tree.owner(CgroupPath::parse(job)), user.uid);
+  {
+    const auto layout = HostLayout::discover();
+    const CgroupMount* mem = layout.mount_for("memory");
+    ASSERT_NE(mem, nullptr);
+    const auto rel = CgroupPath::parse(job).relative_to(CgroupPath::parse(mem->root));
+    ASSERT_TRUE(rel.has_value());
+    const std::string file = mem->mountpoint + rel->str() +
+                             (mem->unified ? "/memory.max" : "/memory.limit_in_bytes");
+    auto w = as_user({"sh", "-c", "echo 1073741824 > " + file});
+    EXPECT_NE(w.exit_code, 0) << file;
+    EXPECT_EQ(tree.memory(CgroupPath::parse(job)).limit, parse_size("64M"));
+  }
   r = as_user(busctl({"SetLimits", "sa{ss}", job, "1", "pids.max", "8"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(tree.pids(CgroupPath::parse(job))->max, Limit(8));

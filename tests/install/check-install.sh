@@ -51,6 +51,15 @@ check_prefix() {
     ["$prefix/share/bash-completion/completions/nestbox-run"]=f
     ["$prefix/share/bash-completion/completions/nestbox-fs"]=f
   )
+  # The PAM module and its pam-auth-update profile (when built) go where libpam
+  # and pam-auth-update look, whatever the prefix.
+  if [[ -f $build/pam/pam_nestbox.so ]]; then
+    local pam_dir
+    pam_dir=$(pkg-config --variable=libdir pam)
+    [[ $pam_dir == /lib* && -L /lib ]] && pam_dir=/usr$pam_dir  # merged /usr: the same directory
+    want["$pam_dir/security/pam_nestbox.so"]=f
+    want["/usr/share/pam-configs/nestbox"]=f
+  fi
   for f in "${!want[@]}"; do
     if [[ ${want[$f]} == x && ! -x $root$f ]]; then fail "prefix $prefix: $f missing or not executable"
     elif [[ ! -f $root$f ]]; then fail "prefix $prefix: $f missing"

@@ -29,6 +29,7 @@ wants() { [[ " $NESTBOX_VM_CHECKS " == *" all "* || " $NESTBOX_VM_CHECKS " == *"
 . "$here/check-cgmgr.sh"
 . "$here/check-fs.sh"
 . "$here/check-delegation.sh"
+. "$here/check-pam.sh"
 . "$here/check-launcher.sh"
 
 mkdir -p "$OUT/logs"
@@ -52,6 +53,7 @@ if ((${#units[@]})); then
   wants fs && check_fs_service
   wants fs && check_fs_restarts_under_systemd
   wants delegation && check_delegation_compare
+  wants delegation && check_pam_login
   wants launcher && check_launcher_as_user
   # The integration tests start their own daemons; give them a quiet system.
   journalctl "${units[@]/#/-u}" --no-pager >"$OUT/logs/units-journal.txt" 2>&1
