@@ -175,7 +175,7 @@ std::string Manager::create(const Caller& caller, std::string_view text, const L
     // ...), so runtimes that work on cgroupfs themselves (LXC, podman, a nested
     // launcher) can use it. Its limit files stay root's: limits go through
     // SetLimits and the policy's ceilings.
-    if (grant) tree_.delegate(path, grant->uid, grant->gid);
+    if (grant) tree_.delegate(path, grant->uid, grant->gid, CgroupTree::Controllers::AsTheyAre);
   } catch (...) {
     // The new cgroup must not outlive a refused limit: undo the mkdir.
     try {

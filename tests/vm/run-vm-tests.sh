@@ -173,12 +173,16 @@ console=$tier/console.log
 rm -rf --one-file-system "$out"
 mkdir -p "$out"
 : >"$console"
-# The programs, units and bus files exactly as `cmake --install` lays them out
-# for the build's prefix; the guest copies this tree to / (guest/install.sh).
-stage=$tier/stage
-rm -rf --one-file-system "$stage"
-DESTDIR=$stage cmake --install "$build" >"$tier/install.log" 2>&1 ||
-  vm_die "cmake --install $build failed: $(tail -n 3 "$tier/install.log")"
+# The project's Debian package (CPack: what `cmake --install` lays out for
+# /usr, with its maintainer scripts); the guest installs it with dpkg
+# (guest/install.sh) and upgrades it in place (guest/check-fs.sh).
+rm -f "$build"/nestbox_*.deb "$tier"/nestbox_*.deb
+cmake --build "$build" --target package >"$tier/package.log" 2>&1 ||
+  vm_die "cmake --build $build --target package failed: $(tail -n 3 "$tier/package.log")"
+deb=$(ls "$build"/nestbox_*.deb 2>/dev/null | head -n1)
+[[ -f $deb ]] || vm_die "the package target made no nestbox_*.deb in $build"
+cp "$deb" "$tier/" || vm_die "cannot copy $deb to $tier"
+deb=$tier/$(basename "$deb")
 
 # The integration tests to run in the guest, exactly as ctest would run them
 # (command, working directory, timeout, skip pattern), as a sourced shell list.
@@ -196,7 +200,7 @@ vm_log "$(grep -c '^run_ctest_case' "$out/integration-tests.list") integration t
   printf 'NESTBOX_VM_CHECKS=%q\n' "$checks"
   printf 'NESTBOX_VM_KERNEL_EXPECTED=%q\n' "$(cat "$kdir/kernel-version" 2>/dev/null)"
   printf 'NESTBOX_VM_REQUIRE_RESEND=%q\n' "$require_resend"
-  printf 'NESTBOX_VM_STAGE=%q\n' "$stage"
+  printf 'NESTBOX_VM_DEB=%q\n' "$deb"
 } >"$out/suite.conf"
 
 accel=$(vm_pick_accel "$image" "$cache")

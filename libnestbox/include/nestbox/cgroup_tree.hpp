@@ -86,7 +86,14 @@ class CgroupTree {
   // (v2: cgroup.procs, cgroup.threads, cgroup.subtree_control and the files listed in
   // /sys/kernel/cgroup/delegate; v1: tasks and cgroup.procs in each hierarchy).
   // Never the limit files of the cgroup itself. Returns what was changed.
-  virtual std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid) = 0;
+  // EnableInAncestors (a delegation root): on v2 the managed controllers are
+  // also enabled in every ancestor's cgroup.subtree_control, so the delegatee
+  // can use them. AsTheyAre (a cgroup made inside a delegation): ownership
+  // only; enabling controllers in its parent would forbid that parent to hold
+  // processes (v2's no-internal-process rule).
+  enum class Controllers { EnableInAncestors, AsTheyAre };
+  virtual std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid,
+                                               Controllers controllers = Controllers::EnableInAncestors) = 0;
   // Owner uid of the cgroup directory (primary hierarchy).
   virtual uid_t owner(const CgroupPath& path) const = 0;
 

@@ -254,7 +254,8 @@ class V1Tree final : public CgroupTree {
     throw Error(Errc::NotFound, "no " + std::string(file) + " in cgroup " + path.str(), ENOENT);
   }
 
-  std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid) override {
+  // v1 controllers need no enabling: every hierarchy the cgroup is in is usable.
+  std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid, Controllers) override {
     std::vector<CgroupDir> dirs;
     for (const auto* h : all_) dirs.push_back(h->open(path));
     std::vector<DelegatedEntry> changed;

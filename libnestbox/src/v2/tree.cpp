@@ -145,11 +145,12 @@ class V2Tree final : public CgroupTree {
     return h_.open(path).read_required(file);
   }
 
-  std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid) override {
+  std::vector<DelegatedEntry> delegate(const CgroupPath& path, uid_t uid, gid_t gid,
+                                       Controllers controllers) override {
     auto dir = h_.open(path);
     // The delegatee enables controllers in its own cgroup.subtree_control; they
     // must first be available to it, i.e. enabled in every ancestor.
-    if (!path.is_root()) {
+    if (!path.is_root() && controllers == Controllers::EnableInAncestors) {
       for (auto c : kManaged) {
         if (!h_.has_controller(c)) continue;
         try {

@@ -236,6 +236,20 @@ TEST_F(V2Fixture, AttachWritesPid) {
   expect_error(Errc::NotFound, [&] { tree_->attach(P("/nope"), 42); });
 }
 
+// A cgroup made inside a delegation is handed over as it is: enabling
+// controllers in its parent would forbid the parent to hold processes.
+TEST_F(V2Fixture, DelegatingAsTheyAreEnablesNothingInTheParent) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown fixture files";
+  const std::string before_a = dir_.read("cg/a/cgroup.subtree_control");
+  const std::string before_root = dir_.read("cg/cgroup.subtree_control");
+  tree_->delegate(P("/a/b"), 12345, 23456, CgroupTree::Controllers::AsTheyAre);
+  EXPECT_EQ(dir_.read("cg/a/cgroup.subtree_control"), before_a);
+  EXPECT_EQ(dir_.read("cg/cgroup.subtree_control"), before_root);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.abs("cg/a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 12345u);
+}
+
 TEST_F(V2Fixture, DelegateChownsTheDelegatableSet) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown fixture files";
   auto changed = tree_->delegate(P("/a"), 12345, 23456);

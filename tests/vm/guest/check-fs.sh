@@ -104,12 +104,13 @@ check_takeover_crash_part() {
 fs_processes() { pgrep -x nestbox-fs | paste -sd' ' -; }
 
 # Readers on a bind mount of the unit's meminfo (as a container has it) while
-# the service is reloaded (live upgrade), its server is killed (kernels with
+# the service is reloaded (live upgrade), the package is upgraded (its postinst
+# reloads), its server is killed (kernels with
 # FUSE_NOTIFY_RESEND), and its supervisor - the unit's main process - is
 # killed, which systemd answers with a restart that takes the connection back
 # from the fd store. Then a real stop must unmount and end "inactive".
 check_fs_restarts_under_systemd() {
-  local t="fs: under nestbox-fs.service, readers see no error across reload, kill -9 of server and of supervisor"
+  local t="fs: under nestbox-fs.service, readers see no error across reload, package upgrade, kill -9 of server and of supervisor"
   if ! systemctl is-active -q nestbox-fs.service; then
     skip "$t" "nestbox-fs.service is not running (see the service check)"
     return
@@ -129,6 +130,13 @@ check_fs_restarts_under_systemd() {
   before=$(fs_processes)
   systemctl reload nestbox-fs.service && steps+=("reload")
   sleep 3
+  # 1b. A package upgrade: dpkg -i of the package again (prerm upgrade, then
+  #     postinst configure <old version>), whose postinst upgrades in place.
+  if [[ -n ${NESTBOX_VM_DEB:-} && -f $NESTBOX_VM_DEB ]]; then
+    DEBIAN_FRONTEND=noninteractive dpkg -i "$NESTBOX_VM_DEB" >"$OUT/logs/dpkg-upgrade.txt" 2>&1 &&
+      steps+=("dpkg -i (upgrade)")
+    sleep 3
+  fi
   # 2. kill -9 of the server (the supervisor's child), where the kernel can
   #    re-queue what it had read.
   if ((resend)); then

@@ -3,7 +3,7 @@
 # nestbox-cgmgr and the nestbox-fs unit's mount (sourced).
 
 check_launcher_as_user() {
-  local run=/usr/local/bin/nestbox-run
+  local run=/usr/bin/nestbox-run
   if [[ ! -x $run ]]; then
     fail "launcher: nestbox-run as $VMUSER" "$run not installed (see install results)"
     return

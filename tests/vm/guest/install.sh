@@ -31,25 +31,39 @@ exec_paths() {
   sed -n -E 's/^(ExecStart|ExecStartPre|Exec)=[-@:+!]*([^ ]+).*/\2/p' "$1" | grep '/nestbox-' || true
 }
 
-# install_nestbox [UNIT...]: what `cmake --install` of the build tree laid out
-# (staged on the host, NESTBOX_VM_STAGE) copied to /, as a package would be;
-# then each given unit (default: nestbox-cgmgr.service and nestbox-fs.service)
+# install_nestbox [UNIT...]: the project's Debian package (built on the host
+# with `cmake --build BUILD --target package`, NESTBOX_VM_DEB) installed with
+# dpkg, as an administrator would; its postinst must have started both units.
+# Then each given unit (default: nestbox-cgmgr.service and nestbox-fs.service)
 # must be where systemd finds it, name installed programs, and pass
-# systemd-analyze verify.
+# systemd-analyze verify. The units are stopped again so that the checks
+# after this one see D-Bus activation and a first start.
 install_nestbox() {
   local f p unit dir out
   local -a units=("$@")
   ((${#units[@]})) || units=(nestbox-cgmgr.service nestbox-fs.service)
-  if [[ -z ${NESTBOX_VM_STAGE:-} || ! -d $NESTBOX_VM_STAGE ]]; then
-    fail "install: cmake --install" "no staged install tree (${NESTBOX_VM_STAGE:-unset})"
+  if [[ -z ${NESTBOX_VM_DEB:-} || ! -f $NESTBOX_VM_DEB ]]; then
+    fail "install: the .deb" "no package built on the host (${NESTBOX_VM_DEB:-unset})"
     return 1
   fi
-  if cp -a --no-preserve=ownership "$NESTBOX_VM_STAGE"/. /; then
-    pass "install: cmake --install tree copied to / ($(cd "$NESTBOX_VM_STAGE" && find . -type f | wc -l) files)"
+  write_cgmgr_policy
+  if out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$NESTBOX_VM_DEB" 2>&1); then
+    pass "install: dpkg -i $(basename "$NESTBOX_VM_DEB")" "$(dpkg-query -W -f='${Version}' nestbox 2>/dev/null)"
   else
-    fail "install: cmake --install" "copying $NESTBOX_VM_STAGE to / failed"
+    echo "$out" >"$OUT/logs/dpkg-install.txt"
+    fail "install: dpkg -i $(basename "$NESTBOX_VM_DEB")" "$(tail -n 4 <<<"$out" | paste -sd' ')"
     return 1
   fi
+  local inactive=""
+  for unit in nestbox-fs.service nestbox-cgmgr.service; do
+    wait_for 60 systemctl is-active -q "$unit" || inactive+=" $unit:$(systemctl is-active "$unit")"
+  done
+  check "install: the package's postinst started nestbox-fs and nestbox-cgmgr" "not active:$inactive" \
+    test -z "$inactive"
+  check "install: the package enabled both units" \
+    "nestbox-fs $(systemctl is-enabled nestbox-fs.service), nestbox-cgmgr $(systemctl is-enabled nestbox-cgmgr.service)" \
+    sh -c 'systemctl is-enabled -q nestbox-fs.service && systemctl is-enabled -q nestbox-cgmgr.service'
+  systemctl stop nestbox-cgmgr.service nestbox-fs.service >/dev/null 2>&1
   declare -A programs=()
   for unit in "${units[@]}"; do
     f=
@@ -68,8 +82,8 @@ install_nestbox() {
     fi
   done
   if [[ " ${units[*]} " == *" nestbox-cgmgr.service "* ]]; then
-    programs[/usr/local/bin/nestbox-run]=1
-    programs[/usr/local/libexec/nestbox/nestbox-init]=1
+    programs[/usr/bin/nestbox-run]=1
+    programs[/usr/libexec/nestbox/nestbox-init]=1
     for f in /etc/dbus-1/system.d/org.nestbox.CgroupManager1.conf /usr/share/dbus-1/system.d/org.nestbox.CgroupManager1.conf; do
       [[ -f $f ]] && break
     done
@@ -87,8 +101,16 @@ install_nestbox() {
     fi
   fi
   for p in "${!programs[@]}"; do check_program "$p"; done
-  # The policy an administrator would write: the unprivileged guest user gets a
-  # delegation with a memory ceiling (the checks compare it with systemd's).
+  systemctl daemon-reload
+  # The bus daemon reads policy and activation files on reload.
+  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig \
+    >/dev/null 2>&1 || systemctl reload dbus
+}
+
+# The policy an administrator would write before installing: the unprivileged
+# guest user gets a delegation with a memory ceiling (the checks compare it
+# with systemd's).
+write_cgmgr_policy() {
   mkdir -p /etc/nestbox
   cat >/etc/nestbox/cgmgr.toml <<EOF
 [defaults]
@@ -100,8 +122,4 @@ max_depth = 8
 "memory.max" = "1G"
 "pids.max" = 1024
 EOF
-  systemctl daemon-reload
-  # The bus daemon reads policy and activation files on reload.
-  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig \
-    >/dev/null 2>&1 || systemctl reload dbus
 }
