@@ -27,6 +27,7 @@
 #include "init.hpp"
 #include "mounts.hpp"
 #include "nestbox/error.hpp"
+#include "nestbox/view_files.hpp"
 #include "pty.hpp"
 #include "rootfs.hpp"
 #include "setup_channel.hpp"
@@ -74,7 +75,7 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   }
   plan.mounts.fs_mount = o.fs_mount;
   if (!o.no_fs) {
-    plan.mounts.fs_files = available_fs_files(o.fs_mount);
+    plan.mounts.fs_files = available_view_files(o.fs_mount);
     if (plan.mounts.fs_files.empty())
       std::fprintf(stderr,
                    "nestbox-run: warning: nestbox-fs is not mounted at %s: free, top, uptime and nproc "
@@ -83,9 +84,9 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
                    o.fs_mount.c_str(), o.fs_mount.c_str());
     else if (std::size_t fixed = std::count_if(plan.mounts.fs_files.begin(), plan.mounts.fs_files.end(),
                                                 [](const std::string& f) { return !f.starts_with("sys/block/"); });
-             fixed < kFsFiles.size())
+             fixed < kViewFiles.size())
       std::fprintf(stderr, "nestbox-run: warning: nestbox-fs at %s serves only %zu of %zu files\n",
-                   o.fs_mount.c_str(), fixed, kFsFiles.size());
+                   o.fs_mount.c_str(), fixed, kViewFiles.size());
   }
   plan.process.command = o.command;
   auto env = o.env;

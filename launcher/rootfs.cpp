@@ -5,11 +5,9 @@
 // becomes "/" with pivot_root.
 #include "rootfs.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -144,50 +142,6 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
   pivot_root(".", ".");
   if (::umount2(".", MNT_DETACH) != 0) throw_errno(errno, "cannot detach the old root");
   check_chdir("/");
-}
-
-namespace {
-
-// Names the fs lists under sys/block whose host device has a size (unused loop
-// devices have none and would only add mounts).
-std::vector<std::string> block_devices_in_use(const std::string& fs_block_dir) {
-  std::vector<std::string> out;
-  DIR* dir = ::opendir(fs_block_dir.c_str());
-  if (!dir) return out;
-  while (dirent* d = ::readdir(dir)) {
-    std::string name = d->d_name;
-    if (name == "." || name == ".." || name.find('/') != std::string::npos) continue;
-    // Through the host's link into /sys/devices, where the file is.
-    UniqueFd fd(::open(("/sys/block/" + name + "/size").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) continue;
-    std::string size;
-    try {
-      size = read_fd(fd.get());
-    } catch (const std::exception&) {
-      continue;
-    }
-    if (!size.empty() && size != "0\n") out.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
-
-std::vector<std::string> available_fs_files(const std::string& fs_mount) {
-  std::vector<std::string> files;
-  struct statfs sfs {};
-  constexpr long kFuseMagic = 0x65735546;
-  if (::statfs(fs_mount.c_str(), &sfs) != 0 || sfs.f_type != kFuseMagic) return files;
-  for (const auto& rel : kFsFiles)
-    if (::access((fs_mount + "/" + rel).c_str(), R_OK) == 0) files.push_back(rel);
-  for (const auto& dev : block_devices_in_use(fs_mount + "/sys/block")) {
-    if (files.size() >= kFsFiles.size() + kMaxBlockBinds) break;
-    std::string rel = "sys/block/" + dev + "/stat";
-    if (::access((fs_mount + "/" + rel).c_str(), R_OK) == 0) files.push_back(rel);
-  }
-  return files;
 }
 
 }  // namespace nestbox::launcher

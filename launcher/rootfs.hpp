@@ -11,17 +11,6 @@
 
 namespace nestbox::launcher {
 
-// The nestbox-fs files bound over their procfs/sysfs twins (paths relative to
-// both the fs mountpoint and the container root). The sysfs CPU directory goes
-// as a whole: tools count CPUs from its cpuN entries, not only from `online`.
-inline const std::vector<std::string> kFsFiles = {
-    "proc/meminfo", "proc/cpuinfo",   "proc/stat",   "proc/uptime",           "proc/loadavg",
-    "proc/swaps",   "proc/diskstats", "proc/vmstat", "sys/devices/system/cpu"};
-
-// Unused loop devices (size 0) are left out; a host with more devices in use
-// than this keeps the host's counters for the rest (and says so in the log).
-inline constexpr std::size_t kMaxBlockBinds = 64;
-
 // Where the pristine procfs for nested containers is mounted inside.
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
 
@@ -40,12 +29,5 @@ void setup_cgroup_view(const std::string& target, const std::vector<CgroupViewEn
                        const std::string& host_prefix);
 // Host side: which hierarchies have a directory for `container_cgroup`.
 std::vector<CgroupViewEntry> plan_cgroup_view(const std::string& container_cgroup);
-
-// Which of kFsFiles nestbox-fs serves at `fs_mount` (readable by this user),
-// and `sys/block/<dev>/stat` for each host block device in use (size > 0; at
-// most kMaxBlockBinds), bound onto the device's own so that iostat, which reads
-// those instead of /proc/diskstats, sees the container's counters.
-// Empty when nothing is mounted there.
-std::vector<std::string> available_fs_files(const std::string& fs_mount);
 
 }  // namespace nestbox::launcher

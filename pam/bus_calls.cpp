@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bus_calls.hpp"
 
+#include <cstdarg>
 #include <cstring>
 
 namespace nestbox::pam {
@@ -50,29 +51,27 @@ bool ManagerBus::request_user_delegation(std::string* grant, std::string* error)
   return r >= 0;
 }
 
-bool ManagerBus::create(const std::string& path, std::string* error) {
+bool ManagerBus::call(std::string* error, const std::string& what, const char* member, const char* types, ...) {
   sd_bus_error e = SD_BUS_ERROR_NULL;
-  int r = sd_bus_call_method(bus_, kName, kPath, kIface, "Create", &e, nullptr, "sa{ss}", path.c_str(), 0);
-  if (r < 0) *error = "Create " + path + ": " + describe(e, r);
+  va_list args;
+  va_start(args, types);
+  const int r = sd_bus_call_methodv(bus_, kName, kPath, kIface, member, &e, nullptr, types, args);
+  va_end(args);
+  if (r < 0) *error = what + ": " + describe(e, r);
   sd_bus_error_free(&e);
   return r >= 0;
+}
+
+bool ManagerBus::create(const std::string& path, std::string* error) {
+  return call(error, "Create " + path, "Create", "sa{ss}", path.c_str(), 0);
 }
 
 bool ManagerBus::attach(const std::string& path, pid_t pid, std::string* error) {
-  sd_bus_error e = SD_BUS_ERROR_NULL;
-  int r = sd_bus_call_method(bus_, kName, kPath, kIface, "Attach", &e, nullptr, "su", path.c_str(),
-                             static_cast<uint32_t>(pid));
-  if (r < 0) *error = "Attach " + path + ": " + describe(e, r);
-  sd_bus_error_free(&e);
-  return r >= 0;
+  return call(error, "Attach " + path, "Attach", "su", path.c_str(), static_cast<uint32_t>(pid));
 }
 
 bool ManagerBus::remove_on_empty(const std::string& path, std::string* error) {
-  sd_bus_error e = SD_BUS_ERROR_NULL;
-  int r = sd_bus_call_method(bus_, kName, kPath, kIface, "RemoveOnEmpty", &e, nullptr, "sb", path.c_str(), 1);
-  if (r < 0) *error = "RemoveOnEmpty " + path + ": " + describe(e, r);
-  sd_bus_error_free(&e);
-  return r >= 0;
+  return call(error, "RemoveOnEmpty " + path, "RemoveOnEmpty", "sb", path.c_str(), 1);
 }
 
 }  // namespace nestbox::pam

@@ -32,6 +32,8 @@ class ManagerBus {
 
  private:
   explicit ManagerBus(sd_bus* bus) : bus_(bus) {}
+  // One method call without a reply value; `what` names it in *error.
+  bool call(std::string* error, const std::string& what, const char* member, const char* types, ...);
   sd_bus* bus_;
 };
 

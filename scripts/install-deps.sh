@@ -29,6 +29,8 @@ packages=(
   uidmap dbus dbus-daemon systemd procps util-linux passwd bsdutils iproute2 busybox-static
   # real clients the tests run inside containers
   htop tmux sysstat python3 default-jre-headless openjdk-17-jdk-headless
+  # other runtimes the delegation, the OCI hook and the LXC hook are tried with
+  lxc podman
   # peers measured side by side in bench/
   lxcfs bubblewrap hyperfine runc
   # the pure cgroup v2 VM test tier (tests/vm)

@@ -47,6 +47,11 @@ std::optional<std::string> missing_fuse() {
   return std::nullopt;
 }
 
+std::optional<std::string> missing_program(std::string_view name) {
+  if (!detail::find_in_path(std::string(name)).empty()) return std::nullopt;
+  return "needs " + std::string(name) + ": not in PATH (scripts/install-deps.sh installs it)";
+}
+
 std::optional<std::string> missing_userns() {
   // Try exactly what the launcher will do: an unprivileged process creating a
   // user namespace. As root, drop to the test user first.
@@ -104,6 +109,7 @@ std::string built_program(std::string_view name) {
   if (prog == "nestbox-fs") candidates.push_back(build + "/fs/nestbox-fs");
   if (prog == "nestbox-cgmgr") candidates.push_back(build + "/cgmgr/nestbox-cgmgr");
   if (prog == "nestbox-run" || prog == "nestbox-init") candidates.push_back(build + "/launcher/" + prog);
+  if (prog == "nestbox-oci-hook") candidates.push_back(build + "/hooks/" + prog);
   candidates.push_back(build + "/" + prog);
   for (const auto& c : candidates) {
     if (::access(c.c_str(), X_OK) == 0) return c;

@@ -28,6 +28,8 @@ std::optional<std::string> missing_fuse();        // /dev/fuse + fusermount3
 std::optional<std::string> missing_userns();      // unprivileged user namespaces
 std::optional<std::string> missing_dbus_daemon();
 std::optional<std::string> missing_cgroup_write();  // root + a writable cgroup hierarchy
+// A client program the test drives (podman, lxc-start, ...) in PATH.
+std::optional<std::string> missing_program(std::string_view name);
 
 // Skips the current test with the reason ("SKIPPED: needs root: ...").
 #define NESTBOX_SKIP_IF_MISSING(expr)                                 \

@@ -9,12 +9,9 @@
 set -uo pipefail
 
 build=${1:?usage: check-install.sh BUILD_DIR}
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok:   $*"; }
-
-stage=$(mktemp -d /tmp/nestbox-install.XXXXXX)
-trap 'rm -rf --one-file-system "$stage"' EXIT
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+install_scratch install; stage=$scratch
 
 # Program paths named by a unit (ExecStart=) or an activation file (Exec=).
 exec_paths() {
@@ -23,7 +20,9 @@ exec_paths() {
 
 check_prefix() {
   local prefix=$1 root=$stage/${1//\//_} policy_dir f p
-  if [[ $prefix == /usr ]]; then policy_dir=/usr/share/dbus-1/system.d; else policy_dir=/etc/dbus-1/system.d; fi
+  local hooks_dir
+  if [[ $prefix == /usr ]]; then policy_dir=/usr/share/dbus-1/system.d; hooks_dir=/usr/share/containers/oci/hooks.d
+  else policy_dir=/etc/dbus-1/system.d; hooks_dir=/etc/containers/oci/hooks.d; fi
   if ! DESTDIR=$root cmake --install "$build" --prefix "$prefix" >"$root.log" 2>&1; then
     fail "prefix $prefix: cmake --install failed: $(tail -n 3 "$root.log")"
     return
@@ -36,7 +35,9 @@ check_prefix() {
     ["$prefix/bin/nestbox-run"]=x
     ["$prefix/libexec/nestbox/nestbox-cgmgr"]=x
     ["$prefix/libexec/nestbox/nestbox-init"]=x
+    ["$prefix/libexec/nestbox/nestbox-oci-hook"]=x
     ["$prefix/share/nestbox/lxc-mount-hook"]=x
+    ["$hooks_dir/nestbox-fs.json"]=f
     ["$prefix/lib/systemd/system/nestbox-fs.service"]=f
     ["$prefix/lib/systemd/system/nestbox-cgmgr.service"]=f
     ["$policy_dir/org.nestbox.CgroupManager1.conf"]=f
@@ -48,6 +49,7 @@ check_prefix() {
     ["$prefix/share/man/man1/nestbox-run.1"]=f
     ["$prefix/share/man/man8/nestbox-fs.8"]=f
     ["$prefix/share/man/man8/nestbox-cgmgr.8"]=f
+    ["$prefix/share/man/man8/nestbox-oci-hook.8"]=f
     ["$prefix/share/bash-completion/completions/nestbox-run"]=f
     ["$prefix/share/bash-completion/completions/nestbox-fs"]=f
   )
@@ -81,6 +83,12 @@ check_prefix() {
     p=$(sed -n 's|^Documentation=file:/*|/|p' "$f")
     if [[ -n $p && ! -f $root$p ]]; then fail "prefix $prefix: $(basename "$f") documents $p, which is not installed"; fi
   done
+  #    The hooks.d file and the LXC hook run the hook this prefix installed.
+  local hook_json=$root$hooks_dir/nestbox-fs.json lxc_hook=$root$prefix/share/nestbox/lxc-mount-hook
+  for p in "$(jq -r .hook.path "$hook_json" 2>/dev/null)" "$(sed -n -E 's/^exec "([^"]+)".*/\1/p' "$lxc_hook" 2>/dev/null)"; do
+    if [[ -n $p && -x $root$p ]]; then pass "prefix $prefix: a hook file runs $p"
+    else fail "prefix $prefix: a hook file names '$p', which is not installed"; fi
+  done
   # 3. systemd's own check of the installed units, against the installed tree.
   if ! command -v systemd-analyze >/dev/null; then
     fail "systemd-analyze is not installed (package systemd): units not verified"
@@ -107,7 +115,8 @@ check_prefix() {
 check_docs() {
   local root=$stage/_usr entry prog page opts reply o
   for entry in bin/nestbox-run:man1/nestbox-run.1 bin/nestbox-fs:man8/nestbox-fs.8 \
-               libexec/nestbox/nestbox-cgmgr:man8/nestbox-cgmgr.8; do
+               libexec/nestbox/nestbox-cgmgr:man8/nestbox-cgmgr.8 \
+               libexec/nestbox/nestbox-oci-hook:man8/nestbox-oci-hook.8; do
     prog=$root/usr/${entry%%:*}
     page=$root/usr/share/man/${entry#*:}
     [[ -f $page && -x $prog ]] || continue

@@ -8,11 +8,9 @@
 set -uo pipefail
 
 build=${1:?usage: check-package.sh BUILD_DIR}
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok:   $*"; }
-work=$(mktemp -d /tmp/nestbox-package.XXXXXX)
-trap 'rm -rf --one-file-system "$work"' EXIT
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+install_scratch package; work=$scratch
 
 rm -f "$build"/nestbox_*.deb
 if ! cmake --build "$build" --target package >"$work/cpack.log" 2>&1; then
