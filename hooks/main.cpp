@@ -12,7 +12,7 @@
 // that fails stops the start (exit 1) with a message naming the file.
 // Exit codes: 0 done or nothing to do, 1 failure, 2 bad usage.
 #include <fcntl.h>
-#include <systemd/sd-journal.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,7 +24,7 @@
 
 #include "bind_view.hpp"
 #include "nestbox/error.hpp"
-#include "nestbox/logging.hpp"
+#include "nestbox/escape.hpp"
 #include "nestbox/safe_io.hpp"
 #include "nestbox/unique_fd.hpp"
 #include "nestbox/view_files.hpp"
@@ -37,12 +37,14 @@ using namespace nestbox;
 constexpr std::size_t kMaxStdin = 1 << 20;
 
 // Runtimes keep a hook's stderr only when it fails; a warning about a
-// container that started with the host's values also goes to the journal.
+// container that started with the host's values also goes to syslog (the
+// journal reads /dev/log too). syslog(3), not libsystemd: the program is static.
 void report(int priority, const std::string& message) {
   const std::string line = escape_for_log(message);
   std::fprintf(stderr, "nestbox-oci-hook: %s\n", line.c_str());
-  sd_journal_send("MESSAGE=%s", line.c_str(), "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=nestbox-oci-hook",
-                  nullptr);
+  ::openlog("nestbox-oci-hook", LOG_PID, LOG_DAEMON);
+  ::syslog(priority, "%s", line.c_str());
+  ::closelog();
 }
 
 std::string read_stdin() {

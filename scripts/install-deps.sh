@@ -30,7 +30,9 @@ packages=(
   # real clients the tests run inside containers
   htop tmux sysstat python3 default-jre-headless openjdk-17-jdk-headless
   # other runtimes the delegation, the OCI hook and the LXC hook are tried with
-  lxc podman
+  lxc podman catatonit
+  # the kube play check of deploy/kubernetes reads the manifests
+  python3-yaml
   # peers measured side by side in bench/
   lxcfs bubblewrap hyperfine runc
   # the pure cgroup v2 VM test tier (tests/vm)

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -96,7 +98,21 @@ std::vector<std::string> HostLayout::controllers() const {
 HostLayout HostLayout::parse(std::string_view mountinfo,
                              const std::function<std::string(const std::string&)>& read_v2_controllers) {
   HostLayout result;
-  std::set<std::vector<std::string>> seen_v1;
+  // Index in result.mounts of each v1 hierarchy (by controller set) and of the v2 one.
+  std::map<std::vector<std::string>, std::size_t> seen_v1;
+  std::optional<std::size_t> seen_v2;
+  // A later mount of a hierarchy already seen is a bind mount of it: dropped,
+  // unless it is mounted where the kept one is, which it then covers (paths
+  // below that mountpoint reach the later mount). A container that binds the
+  // host's whole tree over the runtime's view of its own cgroup gets the host's.
+  const auto keep = [&](std::optional<std::size_t> kept, CgroupMount&& mount) -> std::optional<std::size_t> {
+    if (!kept) {
+      result.mounts.push_back(std::move(mount));
+      return result.mounts.size() - 1;
+    }
+    if (result.mounts[*kept].mountpoint == mount.mountpoint) result.mounts[*kept] = std::move(mount);
+    return kept;
+  };
   for (auto line : split_lines(mountinfo)) {
     auto fields = split_ws(line);
     auto sep = std::find(fields.begin(), fields.end(), std::string_view("-"));
@@ -113,9 +129,10 @@ HostLayout HostLayout::parse(std::string_view mountinfo,
     mount.mountpoint = decode_octal(fields[4]);
     mount.unified = fstype == "cgroup2";
     if (mount.unified) {
-      if (result.unified()) continue;  // a later mount of the same (only) v2 hierarchy
+      if (seen_v2 && result.mounts[*seen_v2].mountpoint != mount.mountpoint) continue;
       const std::string text = read_v2_controllers(mount.mountpoint);
       for (auto c : split_ws(text)) mount.controllers.emplace_back(c);
+      seen_v2 = keep(seen_v2, std::move(mount));
     } else {
       for (auto& opt : split_commas(*(sep + 3))) {
         bool known = opt.rfind("name=", 0) == 0 ||
@@ -124,10 +141,12 @@ HostLayout HostLayout::parse(std::string_view mountinfo,
       }
       auto key = mount.controllers;
       std::sort(key.begin(), key.end());
-      // A v1 hierarchy is identified by its controller set; later mounts are bind mounts.
-      if (key.empty() || !seen_v1.insert(key).second) continue;
+      // A v1 hierarchy is identified by its controller set.
+      if (key.empty()) continue;
+      auto it = seen_v1.find(key);
+      const auto kept = keep(it == seen_v1.end() ? std::nullopt : std::optional<std::size_t>(it->second), std::move(mount));
+      seen_v1[key] = *kept;
     }
-    result.mounts.push_back(std::move(mount));
   }
   bool any_v1 = std::any_of(result.mounts.begin(), result.mounts.end(),
                             [](const CgroupMount& m) { return !m.unified && has_real_controller(m); });

@@ -87,6 +87,32 @@ TEST(Layout, ParsesLegacyWithCoMountsAndEscapes) {
   EXPECT_EQ(sd->controllers, std::vector<std::string>{"name=systemd"});
 }
 
+// A privileged container (a node daemon's pod) that binds the host's cgroup
+// tree over the runtime's view of its own cgroup: the later mounts cover the
+// earlier ones at the same mountpoints, and those are what paths reach.
+TEST(Layout, ALaterMountAtTheSameMountpointCoversTheEarlierOne) {
+  const std::string v1 =
+      "31 23 0:28 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+      "35 31 0:32 /kubepods/pod1/c1 /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n"
+      "36 31 0:35 /kubepods/pod1/c1 /sys/fs/cgroup/pids ro - cgroup cgroup rw,pids\n"
+      "50 31 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+      "51 50 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+      "52 50 0:32 / /elsewhere/memory rw - cgroup cgroup rw,memory\n";
+  auto l = HostLayout::parse(v1, no_controllers);
+  ASSERT_EQ(l.mounts.size(), 2u);
+  EXPECT_EQ(l.mount_for("memory")->root, "/");              // the covering mount
+  EXPECT_EQ(l.mount_for("memory")->mountpoint, "/sys/fs/cgroup/memory");  // not the bind elsewhere
+  EXPECT_EQ(l.mount_for("pids")->root, "/kubepods/pod1/c1");  // nothing covers it
+
+  const std::string v2 =
+      "25 30 0:22 /kubepods/pod1/c1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+      "60 30 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+  auto u = HostLayout::parse(v2, [](const std::string&) { return std::string("memory pids"); });
+  ASSERT_EQ(u.mounts.size(), 1u);
+  EXPECT_EQ(u.unified()->root, "/");
+  EXPECT_EQ(u.unified()->controllers, (std::vector<std::string>{"memory", "pids"}));
+}
+
 TEST(Layout, DecodesEscapesAndRoot) {
   auto l = HostLayout::parse(
       "50 31 0:40 /my\\040root /mnt/cg\\040v1\\011x\\134y rw - cgroup cgroup rw,pids\n", no_controllers);

@@ -33,31 +33,6 @@ spdlog::level::level_enum parse_log_level(std::string_view text) {
                                       "\" (allowed: trace, debug, info, warn, error, critical, off)");
 }
 
-std::string escape_for_log(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
-
 namespace {
 
 // Hands every message to `inner` escaped (escape_for_log): the one place all

@@ -6,7 +6,7 @@
 // still succeeds.
 #include <sstream>
 
-#include "cgmgr_fixture.hpp"
+#include "pam_fixture.hpp"
 
 namespace nestbox::cgmgr_test {
 namespace {
@@ -15,21 +15,8 @@ namespace {
 TEST(PamTest, ModuleIsBuilt) { GTEST_SKIP() << "pam_nestbox is not built: install libpam0g-dev and reconfigure"; }
 #else
 
-class PamTest : public CgmgrTest {
+class PamTest : public PamLoginTest {
  protected:
-  void SetUp() override {
-    CgmgrTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    // What a Debian stack with `pam-auth-update --enable nestbox` has: an
-    // earlier module that decides the session may open, then ours, optional.
-    confdir_ = dir_->path() + "/pam.d";
-    dir_->write("pam.d/nestbox-test", "session required pam_permit.so\n"
-                                      "session optional " NESTBOX_PAM_MODULE " debug bus=" + bus_->address() + "\n");
-  }
-  // The login: open, `command` in the session, close.
-  tk::CommandResult login(const std::string& user, const std::string& command = "true") const {
-    return tk::run({NESTBOX_PAM_PROBE, confdir_, "nestbox-test", user, command});
-  }
   // The cgroup paths in /proc/self/cgroup text of the hierarchies the manager
   // manages here: the memory and pids lines on v1/hybrid, the cgroup2 line on v2.
   std::vector<std::string> paths_in(const std::string& text) const {
@@ -46,7 +33,6 @@ class PamTest : public CgmgrTest {
     }
     return out;
   }
-  std::string confdir_;
 };
 
 TEST_F(PamTest, ALoginGetsASessionCgroupInItsDelegationThatGoesWithIt) {

@@ -122,6 +122,12 @@ struct Reported {
 };
 Reported fork_reporting(const std::function<int(int report_fd)>& fn);
 
+// ---- container roots -----------------------------------------------------------
+// A busybox root with procps's free and uptime (and their libraries), in
+// DIR/rootfs, packed as DIR/rootfs.tar (mode 0644) for `podman import`;
+// returns the tar's path. Throws std::runtime_error.
+std::string busybox_rootfs(const std::string& dir);
+
 // ---- cgroups ----------------------------------------------------------------
 // A unique per-run cgroup prefix ("/nestbox-test-<pid>-<n>") created in every
 // hierarchy the host tree manages. The destructor, an atexit hook and SIGINT/SIGTERM

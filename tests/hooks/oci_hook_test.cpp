@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -44,6 +46,7 @@ class OciHookTest : public FsTest {
   }
 
   void TearDown() override {
+    std::cerr << "+ teardown\n" << std::flush;
     if (work_) {
       podman({"rm", "--all", "--force"});
       unmount_below(work_->path());
@@ -70,7 +73,14 @@ class OciHookTest : public FsTest {
     argv.insert(argv.end(), args.begin(), args.end());
     testkit::RunOptions opts;
     opts.timeout = std::chrono::seconds(120);
-    return testkit::run(argv, opts);
+    // Each call in the log, so that a slow or stuck step is named.
+    const auto t0 = std::chrono::steady_clock::now();
+    std::cerr << "+ podman " << args.front() << "\n" << std::flush;
+    auto r = testkit::run(argv, opts);
+    std::cerr << "  exit " << r.exit_code << " after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+              << " ms\n" << std::flush;
+    return r;
   }
 
   // Installs the shipped hooks.d file, pointed at this build's hook and this
@@ -115,33 +125,8 @@ class OciHookTest : public FsTest {
 
  private:
   void import_busybox_image() {
-    const std::string root = work_->path() + "/rootfs";
-    for (const char* dir : {"bin", "proc", "sys", "dev", "etc", "tmp"}) stdfs::create_directories(root + "/" + dir);
-    stdfs::copy_file("/bin/busybox", root + "/bin/busybox");
-    for (const char* tool : {"sh", "free", "cat", "nproc", "grep", "ls", "wc", "cut", "head"})
-      stdfs::create_symlink("busybox", root + "/bin/" + tool);
-    // procps's free and uptime with the libraries they load, as a Debian
-    // image has them: busybox's free takes its totals from sysinfo(2), which
-    // a hook cannot change (README).
-    for (const char* prog : {"/usr/bin/free", "/usr/bin/uptime"}) {
-      copy_with_parents(prog, root);
-      auto ldd = testkit::run({"ldd", prog});
-      ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
-      std::istringstream words(ldd.out);
-      for (std::string w; words >> w;)
-        if (w.starts_with("/")) copy_with_parents(w, root);
-    }
-    auto tar = testkit::run({"tar", "-C", root, "-cf", work_->path() + "/rootfs.tar", "."});
-    ASSERT_EQ(tar.exit_code, 0) << tar.err;
-    auto imported = podman({"import", work_->path() + "/rootfs.tar", kImage});
+    auto imported = podman({"import", testkit::busybox_rootfs(work_->path()), kImage});
     ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  }
-
-  // Copies the file at host path `path` (symlinks followed) to the same path below `root`.
-  static void copy_with_parents(const std::string& path, const std::string& root) {
-    const stdfs::path target = root + path;
-    stdfs::create_directories(target.parent_path());
-    stdfs::copy_file(stdfs::canonical(path), target, stdfs::copy_options::overwrite_existing);
   }
 
   // Mounts podman left below `dir` (a container's shm after a crash), deepest first.

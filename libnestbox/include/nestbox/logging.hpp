@@ -10,13 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "nestbox/escape.hpp"
+
 namespace nestbox {
 
 // Parses "trace|debug|info|warn|error|critical|off"; throws Error(InvalidValue).
 spdlog::level::level_enum parse_log_level(std::string_view text);
-// `text` with every byte outside printable ASCII written as \n, \t, \r or
-// \xNN, and a backslash as \\: one line, unambiguous, whatever the client sent.
-std::string escape_for_log(std::string_view text);
 // Installs the default logger named `program`.
 void init_logging(const std::string& program, spdlog::level::level_enum level);
 

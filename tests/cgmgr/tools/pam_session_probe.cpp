@@ -3,8 +3,8 @@
 // tests: run as root, opens a session of USER with the service SERVICE read
 // from CONFDIR (not /etc/pam.d), prints "open=<pam result>" and the process's
 // /proc/self/cgroup as the session sees it, runs `sh -c COMMAND` in the
-// session (as root, like a shell su would start; optional), closes the session
-// and prints "close=<pam result>".
+// session (as root, like a shell su would start; optional) and prints
+// "command_exit=<status>", closes the session and prints "close=<pam result>".
 //
 //   nestbox_pam_probe CONFDIR SERVICE USER [COMMAND]
 #include <security/pam_appl.h>
@@ -48,6 +48,7 @@ int main(int argc, char* argv[]) {
     }
     int status = 0;
     ::waitpid(child, &status, 0);
+    std::cout << "command_exit=" << (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) << "\n";
   }
   r = pam_close_session(pamh, 0);
   std::cout << "close=" << pam_strerror(pamh, r) << "\n";

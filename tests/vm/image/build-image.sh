@@ -29,6 +29,22 @@ debootstrap --variant=minbase --include="$packages" "$codename" "$root" "$mirror
   >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; vm_die "debootstrap failed"; }
 vm_log "debootstrap done in $((SECONDS - t0)) s"
 
+# Second stage: apt in the new root for what debootstrap cannot configure.
+# Services are not started (policy-rc.d), /proc is there for maintainer scripts.
+late=$(grep -v '^[[:space:]]*\(#\|$\)' "$here/packages-apt.txt" | paste -sd' ' -)
+if [[ -n $late ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  mount -t proc proc "$root/proc"
+  trap 'umount "$root/proc" 2>/dev/null; cleanup' EXIT
+  chroot "$root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $late" \
+    >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; vm_die "apt-get install in the guest root failed"; }
+  umount "$root/proc"
+  trap cleanup EXIT
+  rm -f "$root/usr/sbin/policy-rc.d"
+  vm_log "apt stage done in $((SECONDS - t0)) s: $late"
+fi
+
 # ---- kernel and modules --------------------------------------------------------
 kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 [[ -n $kpkg ]] || vm_die "cannot resolve linux-image-amd64"
@@ -109,7 +125,9 @@ chroot "$root" /bin/bash -euo pipefail -c '
   systemctl enable nestbox-vm-boot.service >/dev/null 2>&1
   # Nothing on the console may compete with the test run, and nothing periodic may start.
   systemctl mask serial-getty@ttyS0.service getty@tty1.service apt-daily.timer \
-    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer systemd-timesyncd.service >/dev/null 2>&1
+    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer systemd-timesyncd.service \
+    lxc.service lxc-net.service lxc-monitord.service podman-auto-update.timer podman-restart.service \
+    podman-clean-transient.service podman.socket >/dev/null 2>&1
   apt-get clean
 '
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
