@@ -81,6 +81,30 @@ std::vector<Grant> Manager::grants() const {
   return state_.grants;
 }
 
+namespace {
+KeyedMutex::Guard lock_if_allowed(KeyedMutex& domains, const Authorizer& auth, const Caller& caller,
+                                  const CgroupPath& path, const std::vector<Grant>& grants, const std::string& key,
+                                  std::string_view action) {
+  auth.authorize_mutation(caller, path, grants, action);
+  return domains.lock(key);
+}
+}  // namespace
+
+Manager::MutationLock::MutationLock(Manager& m, const Caller& caller, const CgroupPath& path, std::string_view action)
+    : guard(lock_if_allowed(m.domains_, m.auth_, caller, path, m.grants(), m.domain_key(path), action)),
+      grant(m.auth_.authorize_mutation(caller, path, m.grants(), action)) {}
+
+CgroupPath Manager::readable(std::string_view text) const {
+  CgroupPath path = CgroupPath::parse(text);
+  auth_.check_readable(path);
+  require_exists(path);
+  return path;
+}
+
+void Manager::require_exists(const CgroupPath& path) const {
+  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+}
+
 std::string Manager::domain_key(const CgroupPath& path) const {
   for (const Grant& g : grants())
     if (g.path.contains(path)) return g.path.str();
@@ -155,9 +179,8 @@ std::optional<std::chrono::milliseconds> Manager::write_pending_marks(bool now) 
 std::string Manager::create(const Caller& caller, std::string_view text, const Limits& limits) {
   const CgroupPath path = CgroupPath::parse(text);
   const LimitMap normalized = normalize_all(limits);
-  auth_.authorize_mutation(caller, path, grants(), "Create");
-  auto guard = domains_.lock(domain_key(path));
-  auto grant = auth_.authorize_mutation(caller, path, grants(), "Create");
+  const MutationLock allowed(*this, caller, path, "Create");
+  const auto& grant = allowed.grant;
   if (grant) {
     Quota quota = quota_of(*grant);
     Authorizer::check_depth(*grant, quota, path);
@@ -190,20 +213,16 @@ std::string Manager::create(const Caller& caller, std::string_view text, const L
 void Manager::set_limits(const Caller& caller, std::string_view text, const Limits& limits) {
   const CgroupPath path = CgroupPath::parse(text);
   const LimitMap normalized = normalize_all(limits);
-  auth_.authorize_mutation(caller, path, grants(), "SetLimits");
-  auto guard = domains_.lock(domain_key(path));
-  auto grant = auth_.authorize_mutation(caller, path, grants(), "SetLimits");
-  if (grant) Authorizer::check_ceilings(quota_of(*grant), normalized);
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const MutationLock allowed(*this, caller, path, "SetLimits");
+  if (allowed.grant) Authorizer::check_ceilings(quota_of(*allowed.grant), normalized);
+  require_exists(path);
   apply_limits(path, normalized);
 }
 
 std::string Manager::get_value(const Caller&, std::string_view text, std::string_view file) const {
-  const CgroupPath path = CgroupPath::parse(text);
-  auth_.check_readable(path);
   if (file.empty() || file.find('/') != std::string_view::npos || file == "." || file == "..")
     throw Error(Errc::InvalidPath, "'" + std::string(file) + "' is not a cgroup interface file name");
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const CgroupPath path = readable(text);
   // A limit asked for by its v2 name on a v1 host answers from the v1 files,
   // as SetLimits writes them.
   if (is_limit_key(file) && tree_.layout() != Layout::Unified) {
@@ -215,9 +234,7 @@ std::string Manager::get_value(const Caller&, std::string_view text, std::string
 }
 
 Manager::Limits Manager::get_limits(const Caller&, std::string_view text) const {
-  const CgroupPath path = CgroupPath::parse(text);
-  auth_.check_readable(path);
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const CgroupPath path = readable(text);
   Limits out;
   for (std::string_view key : kLimitKeys)
     if (auto value = tree_.limit(path, key)) out.emplace(std::string(key), std::move(*value));
@@ -244,13 +261,11 @@ std::string Manager::pidfd_cgroup(const Caller&, int pidfd) const {
 }
 
 void Manager::attach_pinned(const Caller& caller, const CgroupPath& dest, pid_t pid, UniqueFd pin) {
-  auth_.authorize_mutation(caller, dest, grants(), "Attach");
-  auto guard = domains_.lock(domain_key(dest));
-  auto grant = auth_.authorize_mutation(caller, dest, grants(), "Attach");
+  const MutationLock allowed(*this, caller, dest, "Attach");
   const ProcStatus status = tree_.proc().status(pid);
   const CgroupPath source = tree_.primary_cgroup_of(pid);
-  auth_.authorize_attach(caller, dest, grant, status, source);
-  if (!tree_.exists(dest)) throw Error(Errc::NotFound, dest.str() + " does not exist");
+  auth_.authorize_attach(caller, dest, allowed.grant, status, source);
+  require_exists(dest);
   if (!pinned_alive(pin)) throw Error(Errc::NotFound, "process " + std::to_string(pid) + " exited", ESRCH);
   tree_.attach(dest, pid);
   // A remove-on-empty cgroup that just received a process counts as populated even
@@ -269,18 +284,12 @@ std::string Manager::pid_cgroup(const Caller& caller, std::uint32_t pid) const {
 }
 
 std::vector<std::string> Manager::list_children(const Caller&, std::string_view text) const {
-  const CgroupPath path = CgroupPath::parse(text);
-  auth_.check_readable(path);
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
-  return tree_.children(path);
+  return tree_.children(readable(text));
 }
 
 std::vector<std::uint32_t> Manager::processes(const Caller&, std::string_view text, bool recursive) const {
-  const CgroupPath path = CgroupPath::parse(text);
-  auth_.check_readable(path);
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
   std::vector<std::uint32_t> out;
-  for (pid_t p : tree_.processes(path, recursive)) out.push_back(static_cast<std::uint32_t>(p));
+  for (pid_t p : tree_.processes(readable(text), recursive)) out.push_back(static_cast<std::uint32_t>(p));
   return out;
 }
 
@@ -292,30 +301,25 @@ void Manager::remove_tree(const CgroupPath& path) {
 void Manager::kill(const Caller& caller, std::string_view text) {
   const CgroupPath path = CgroupPath::parse(text);
   auth_.authorize_mutation(caller, path, grants(), "Kill");
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  require_exists(path);
   tree_.kill_all(path);
 }
 
 void Manager::set_frozen(const Caller& caller, std::string_view text, bool frozen) {
   const CgroupPath path = CgroupPath::parse(text);
   auth_.authorize_mutation(caller, path, grants(), frozen ? "Freeze" : "Thaw");
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  require_exists(path);
   tree_.set_frozen(path, frozen);
 }
 
 std::vector<std::string> Manager::list_controllers(const Caller&, std::string_view text) const {
-  const CgroupPath path = CgroupPath::parse(text);
-  auth_.check_readable(path);
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
-  return tree_.controllers_of(path);
+  return tree_.controllers_of(readable(text));
 }
 
 void Manager::remove(const Caller& caller, std::string_view text, bool recursive) {
   const CgroupPath path = CgroupPath::parse(text);
-  auth_.authorize_mutation(caller, path, grants(), "Remove");
-  auto guard = domains_.lock(domain_key(path));
-  auth_.authorize_mutation(caller, path, grants(), "Remove");
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const MutationLock allowed(*this, caller, path, "Remove");
+  require_exists(path);
   for (const Grant& g : grants())
     if (path.contains(g.path))
       throw Error(Errc::Busy, path.str() + " contains the delegation " + g.path.str() + " (uid " +
@@ -358,10 +362,8 @@ void Manager::remove(const Caller& caller, std::string_view text, bool recursive
 
 void Manager::remove_on_empty(const Caller& caller, std::string_view text, bool enable) {
   const CgroupPath path = CgroupPath::parse(text);
-  auth_.authorize_mutation(caller, path, grants(), "RemoveOnEmpty");
-  auto guard = domains_.lock(domain_key(path));
-  auth_.authorize_mutation(caller, path, grants(), "RemoveOnEmpty");
-  if (!tree_.exists(path)) throw Error(Errc::NotFound, path.str() + " does not exist");
+  const MutationLock allowed(*this, caller, path, "RemoveOnEmpty");
+  require_exists(path);
   const bool populated = tree_.populated(path);
   std::lock_guard lock(state_mutex_);
   const auto before = state_.remove_on_empty;

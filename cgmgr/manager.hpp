@@ -114,6 +114,18 @@ class Manager {
                                  bool remove_when_empty, const std::function<void(const std::string&)>& attach);
   // Lock serializing mutations of one delegation (or one top-level subtree of Root).
   std::string domain_key(const CgroupPath& path) const;
+  // A mutation's permission, checked twice: before waiting for the subtree's lock
+  // (a refused caller never queues behind others) and again holding it (a grant
+  // may have been taken back meanwhile). `grant` governs the path (nullopt for root).
+  struct MutationLock {
+    MutationLock(Manager& m, const Caller& caller, const CgroupPath& path, std::string_view action);
+    KeyedMutex::Guard guard;
+    std::optional<Grant> grant;
+  };
+  // For reads: the parsed path, at or below Root, which exists.
+  CgroupPath readable(std::string_view text) const;
+  // Throws NotFound unless the cgroup exists.
+  void require_exists(const CgroupPath& path) const;
   Quota quota_of(const Grant& grant) const;
   // The groups of `uid` as the policy needs them: looked up only if it has
   // [group] sections that could apply; `fallback` (if any) when that gives none.

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,10 +133,22 @@ class StateLease {
   std::string name_;
 };
 
+// "nb-<pid>". Inside another pid namespace (a nestbox-run in a container) that
+// pid repeats from container to container while the cgroup names share the
+// user's one delegation, so the namespace's inode number goes in too:
+// "nb-<inode>-<pid>". The initial pid namespace has a fixed inode number.
+std::string default_name() {
+  constexpr ino_t kInitialPidNamespace = 0xEFFFFFFCU;  // PROC_PID_INIT_INO
+  const std::string pid = std::to_string(::getpid());
+  struct stat st {};
+  if (::stat("/proc/self/ns/pid", &st) != 0 || st.st_ino == kInitialPidNamespace) return "nb-" + pid;
+  return "nb-" + std::to_string(st.st_ino) + "-" + pid;
+}
+
 }  // namespace
 
 int run_container(const RunOptions& o) {
-  const std::string name = o.name.empty() ? "nb-" + std::to_string(::getpid()) : o.name;
+  const std::string name = o.name.empty() ? default_name() : o.name;
   ContainerPlan plan = make_plan(o, name);
 
   StateDir state(user_state_dir());
@@ -238,7 +251,9 @@ int run_container(const RunOptions& o) {
   if (!listener || listener->tag != 'S') return child_gave_up();
   std::unique_ptr<SysinfoSupervisor> sysinfo;
   if (listener->fd && !record.cgroup.empty()) {
-    sysinfo = std::make_unique<SysinfoSupervisor>(record.cgroup, static_cast<pid_t>(pid));
+    // Per caller: a container nested in this one shares our listener (the
+    // kernel allows one per process) and gets its own figures through it.
+    sysinfo = std::make_unique<SysinfoSupervisor>(record.cgroup, static_cast<pid_t>(pid), true);
     sysinfo->listen(std::move(listener->fd));
   }
   auto ready = receive_setup_message(parent_end.get());

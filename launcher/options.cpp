@@ -141,7 +141,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   app.footer(kFooter);
   app.prefix_command();
   app.set_version_flag("-V,--version", std::string("nestbox-run ") + NESTBOX_VERSION);
-  app.add_option("-n,--name", r.name, "Container name (unique per user; default nb-<pid>)");
+  app.add_option("-n,--name", r.name, "Container name (unique per user; default nb-<pid>, nb-<pidns inode>-<pid> inside a container)");
   app.add_option("--rootfs", rootfs, "Root directory (default: the host's / bound read-only)")
       ->type_name("DIR");
   app.add_option("-m,--memory", memory, "Memory limit (e.g. 128M, 2G)")->type_name("SIZE");

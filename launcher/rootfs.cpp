@@ -55,7 +55,17 @@ bool mount_point(const std::string& rel) {
 // /sys/fs/cgroup.
 void setup_sys(const std::string& sys, const std::string& host_sys, bool own_net) {
   if (own_net) {
-    mount_fs("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    try {
+      mount_fs("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    } catch (const Error& e) {
+      if (e.sys_errno() != EPERM) throw;
+      // The usual cause: we are inside another container whose /sys has files
+      // bound over it, and it offers no uncovered sysfs.
+      throw Error(e.code(),
+                  std::string(e.what()) + " (inside another container the kernel needs a sysfs with nothing "
+                  "mounted over it in this mount namespace; nestbox-run containers have one at " + kPristineSys + ")",
+                  EPERM);
+    }
     return;
   }
   copy_tree_without(host_sys, sys, {"fs/cgroup"});
@@ -98,6 +108,12 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
     setup_dev(std::string(kNew) + "/dev", std::string(kOld) + "/dev");
     ensure_dir(std::string(kNew) + kPristineProc, 0555);
     mount_fs("proc", std::string(kNew) + kPristineProc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    // The same rule holds for sysfs, and the container's /sys gets the CPU view
+    // bound over it; a fresh sysfs needs the network namespace of our own.
+    if (plan.new_net) {
+      ensure_dir(std::string(kNew) + kPristineSys, 0555);
+      mount_fs("sysfs", std::string(kNew) + kPristineSys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    }
   }
   if (mount_point("/tmp")) mount_fs("tmpfs", std::string(kNew) + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   if (mount_point("/run")) mount_fs("tmpfs", std::string(kNew) + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");

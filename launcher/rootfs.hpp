@@ -11,8 +11,10 @@
 
 namespace nestbox::launcher {
 
-// Where the pristine procfs for nested containers is mounted inside.
+// Where the never-covered procfs and sysfs for nested containers are mounted
+// inside (the sysfs only with an own network namespace).
 inline constexpr const char* kPristineProc = "/dev/.nestbox/proc";
+inline constexpr const char* kPristineSys = "/dev/.nestbox/sys";
 
 // Does every mount step and pivots into the new root (see README.md (nestbox-run)).
 // `join_cgroup` is called just before /sys/fs/cgroup is set up: it waits until

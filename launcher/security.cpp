@@ -90,7 +90,7 @@ namespace {
 std::unique_ptr<void, CtxFree> build_filter(bool notify_sysinfo) {
   std::unique_ptr<void, CtxFree> ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) throw Error(Errc::Io, "seccomp_init failed");
-  // The kernel's own errno from seccomp_load (EBUSY below), not ECANCELED.
+  // The kernel's own errno from seccomp_load, not ECANCELED.
   if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_API_SYSRAWRC, 1); rc != 0)
     throw_errno(-rc, "seccomp_attr_set(SCMP_FLTATR_API_SYSRAWRC)");
   const auto deny = SCMP_ACT_ERRNO(EPERM);
@@ -124,10 +124,12 @@ UniqueFd load_seccomp_filter(bool notify_sysinfo) {
   if (notify_sysinfo && seccomp_api_get() < 6) notify_sysinfo = false;
   auto ctx = build_filter(notify_sysinfo);
   int rc = seccomp_load(ctx.get());
-  if (rc == -EBUSY && notify_sysinfo) {
-    // The kernel allows one listener per chain of filters: inside another
+  if (rc != 0 && notify_sysinfo) {
+    // The kernel allows one listener per chain of filters (EBUSY): inside another
     // nestbox container (or any supervised sandbox) the outer supervisor keeps
-    // answering sysinfo, with the outer container's figures.
+    // answering sysinfo, with the outer container's figures. Any failure gets
+    // this retry: libseccomp reads errno after freeing the program, and a free
+    // that sets errno (as the sanitizers' does) turns EBUSY into something else.
     notify_sysinfo = false;
     ctx = build_filter(false);
     rc = seccomp_load(ctx.get());

@@ -14,6 +14,7 @@
 #include "nestbox/cgroup_tree.hpp"
 #include "nestbox/error.hpp"
 #include "nestbox/memory_view.hpp"
+#include "nestbox/proc.hpp"
 #include "nestbox/safe_io.hpp"
 #include "state.hpp"
 
@@ -45,8 +46,8 @@ struct sysinfo to_sysinfo(const SysinfoFigures& f) {
   return si;
 }
 
-SysinfoSupervisor::SysinfoSupervisor(std::string cgroup, pid_t init)
-    : cgroup_(CgroupPath::parse(cgroup)), init_start_ticks_(process_start_ticks(init)) {
+SysinfoSupervisor::SysinfoSupervisor(std::string cgroup, pid_t init, bool per_caller)
+    : cgroup_(CgroupPath::parse(cgroup)), init_start_ticks_(process_start_ticks(init)), per_caller_(per_caller) {
   if (seccomp_notify_alloc(&request_, &response_) != 0) throw Error(Errc::Io, "seccomp_notify_alloc failed");
 }
 
@@ -58,10 +59,45 @@ void SysinfoSupervisor::open_sources() {
   if (!host_meminfo_) host_meminfo_ = open_beneath(host_proc_.get(), "meminfo", O_RDONLY | O_CLOEXEC);
 }
 
-SysinfoFigures SysinfoSupervisor::figures() {
+CgroupPath SysinfoSupervisor::cgroup_of(pid_t caller) const {
+  // Only processes of this container (and of containers nested in it) reach
+  // the listener; each one's cgroup is where its limits are.
+  if (!per_caller_) return cgroup_;
+  try {
+    return tree_->primary_cgroup_of(caller);
+  } catch (const Error&) {
+    return cgroup_;
+  }
+}
+
+std::optional<double> SysinfoSupervisor::uptime_of(pid_t caller) const {
+  // A caller in a time namespace of its own (a nested container's) counts from
+  // that namespace's start: the kernel's offsets are relative to the host's
+  // clocks, ours included, so its boottime is ours minus our offset plus its.
+  if (!per_caller_) return container_uptime_seconds(init_start_ticks_);
+  try {
+    const ProcFs& proc = tree_->proc();
+    if (proc.ns_inode(caller, "time") != proc.ns_inode(::getpid(), "time")) {
+      auto theirs = parse_timens_offsets(read_fd(open_beneath(host_proc_.get(), std::to_string(caller) + "/timens_offsets", O_RDONLY | O_CLOEXEC).get()));
+      auto ours = parse_timens_offsets(read_fd(open_beneath(host_proc_.get(), std::to_string(::getpid()) + "/timens_offsets", O_RDONLY | O_CLOEXEC).get()));
+      if (theirs && ours) {
+        struct timespec now {};
+        ::clock_gettime(CLOCK_BOOTTIME, &now);
+        const double up = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 -
+                          ours->boottime + theirs->boottime;
+        return up < 0 ? 0 : up;
+      }
+    }
+  } catch (const Error&) {
+  }
+  return container_uptime_seconds(init_start_ticks_);
+}
+
+SysinfoFigures SysinfoSupervisor::figures(pid_t caller) {
   open_sources();
+  const CgroupPath cgroup = cgroup_of(caller);
   const ContainerMemory mem =
-      container_memory(host_memory_from_meminfo(read_fd(host_meminfo_.get())), memory_view(tree_->effective_memory(cgroup_)));
+      container_memory(host_memory_from_meminfo(read_fd(host_meminfo_.get())), memory_view(tree_->effective_memory(cgroup)));
   SysinfoFigures f;
   f.totalram = mem.total_kb * 1024;
   f.freeram = mem.free_kb * 1024;
@@ -70,11 +106,11 @@ SysinfoFigures SysinfoSupervisor::figures() {
   f.totalswap = mem.swap_total_kb * 1024;
   f.freeswap = mem.swap_free_kb * 1024;
   // The kernel counts threads; so does pids.current.
-  if (auto pids = tree_->pids(cgroup_))
+  if (auto pids = tree_->pids(cgroup))
     f.procs = pids->current;
   else
-    f.procs = tree_->processes(cgroup_, true).size();
-  auto up = container_uptime_seconds(init_start_ticks_);
+    f.procs = tree_->processes(cgroup, true).size();
+  auto up = uptime_of(caller);
   if (!up) throw Error(Errc::NotFound, "the container's pid 1 is gone");
   f.uptime = static_cast<std::uint64_t>(*up);
   return f;
@@ -85,7 +121,7 @@ bool SysinfoSupervisor::answer(const seccomp_notif& req) noexcept {
   // answers it.
   if (req.data.arch != seccomp_arch_native() || req.data.nr != __NR_sysinfo) return false;
   try {
-    const struct sysinfo si = to_sysinfo(figures());
+    const struct sysinfo si = to_sysinfo(figures(static_cast<pid_t>(req.pid)));
     // 1. Open the caller's memory while it is still blocked in this call.
     UniqueFd mem(::openat(host_proc_.get(), (std::to_string(req.pid) + "/mem").c_str(), O_WRONLY | O_CLOEXEC));
     if (!mem) return false;

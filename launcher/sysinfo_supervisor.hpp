@@ -51,8 +51,11 @@ struct sysinfo to_sysinfo(const SysinfoFigures& figures);
 class SysinfoSupervisor {
  public:
   // `cgroup`: the container's cgroup path; `init`: the host pid of its pid 1
-  // (its start time is read now, from the host's /proc).
-  SysinfoSupervisor(std::string cgroup, pid_t init);
+  // (its start time is read now, from the host's /proc). `per_caller`: answer
+  // each caller from its own cgroup and time namespace (see figures()); only
+  // for a supervisor that stays in the host's mount and cgroup namespaces,
+  // where /proc/<pid> names the caller (exec's joins the container's).
+  SysinfoSupervisor(std::string cgroup, pid_t init, bool per_caller = false);
   ~SysinfoSupervisor();
   SysinfoSupervisor(const SysinfoSupervisor&) = delete;
   SysinfoSupervisor& operator=(const SysinfoSupervisor&) = delete;
@@ -68,14 +71,20 @@ class SysinfoSupervisor {
   // Receives and answers one notification (call when fd() is readable). Never
   // throws: anything that goes wrong falls back to the kernel's answer.
   void handle_one() noexcept;
-  // The container's figures now. Throws Error.
-  SysinfoFigures figures();
+  // The figures for a caller (a host pid) now. Per caller: its own cgroup's
+  // memory and processes (inside a container nested in this one, the inner
+  // container's cgroup) and the uptime of its own time namespace; otherwise, or
+  // when those cannot be read, the container's cgroup and pid 1's age. Throws Error.
+  SysinfoFigures figures(pid_t caller);
 
  private:
   bool answer(const seccomp_notif& request) noexcept;
+  CgroupPath cgroup_of(pid_t caller) const;
+  std::optional<double> uptime_of(pid_t caller) const;
   UniqueFd listener_;
   CgroupPath cgroup_;
   std::uint64_t init_start_ticks_ = 0;
+  bool per_caller_ = false;
   std::unique_ptr<CgroupTree> tree_;
   UniqueFd host_proc_;
   UniqueFd host_meminfo_;

@@ -356,9 +356,13 @@ TEST_F(FsToolsTest, StatCountersNeverGoBackwardsUnderLoad) {
     std::string all;
     for (int i = 0; i < 24; ++i) {
       char buf[8192];
+      // The rendering happened between these two instants (less up to 100 ms of
+      // render cache): bounds that hold however the reader gets scheduled.
+      const double before = now_seconds();
       ssize_t n = ::pread(fd, buf, sizeof buf, 0);
       if (n <= 0) return 12;
-      all += std::to_string(now_seconds()) + "\n" + std::string(buf, static_cast<std::size_t>(n)) + "\x1e";
+      all += std::to_string(before) + " " + std::to_string(now_seconds()) + "\n" +
+             std::string(buf, static_cast<std::size_t>(n)) + "\x1e";
       ::usleep(120000);
     }
     if (::write(report, all.data(), all.size()) < 0) return 13;
@@ -366,7 +370,7 @@ TEST_F(FsToolsTest, StatCountersNeverGoBackwardsUnderLoad) {
   });
   ASSERT_EQ(r.child.wait(), 0);
   struct Sample {
-    double at = 0;
+    double before = 0, after = 0;
     std::map<std::string, std::vector<std::uint64_t>> lines;
   };
   std::vector<Sample> samples;
@@ -378,7 +382,9 @@ TEST_F(FsToolsTest, StatCountersNeverGoBackwardsUnderLoad) {
     pos = end + 1;
     Sample s;
     auto lines = split_lines(chunk);
-    s.at = std::stod(std::string(lines.at(0)));
+    auto times = split_ws(lines.at(0));
+    s.before = std::stod(std::string(times.at(0)));
+    s.after = std::stod(std::string(times.at(1)));
     for (std::size_t i = 1; i < lines.size(); ++i) {
       auto f = split_ws(lines[i]);
       if (f.empty()) continue;
@@ -406,7 +412,7 @@ TEST_F(FsToolsTest, StatCountersNeverGoBackwardsUnderLoad) {
     // A rendering is shared for up to 100 ms (the render cache), so two samples
     // may be that much further apart than the reads that returned them.
     const double wall =
-        (samples[i].at - samples[i - 1].at + 0.1) * static_cast<double>(hz) * static_cast<double>(cpus);
+        (samples[i].after - samples[i - 1].before + 0.1) * static_cast<double>(hz) * static_cast<double>(cpus);
     EXPECT_LE(static_cast<double>(interval), wall + 2.0) << "sample " << i;
   }
 }
