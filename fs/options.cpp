@@ -54,6 +54,13 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
                  "Nodes of the cgroup view the kernel may hold at once; one uid other than root gets an eighth")
       ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24))
       ->capture_default_str();
+  app.add_option("--handover", opts.handover,
+                 "Socket through which a nestbox-fs started later with the same option takes this one's mount "
+                 "over without unmounting it (and this one takes over from a running one): for a DaemonSet's "
+                 "rolling update; e.g. /var/lib/nestbox/handover.sock");
+  app.add_option("--ready-file", opts.ready_file,
+                 "File holding our pid while this nestbox-fs serves the mount (removed once it stops or hands "
+                 "the mount over): a readiness check that a served mount alone cannot give");
   app.add_flag("--no-allow-other", no_allow_other,
                "Do not mount with allow_other (only the mounting user can read)");
   try {

@@ -26,6 +26,10 @@ struct Options {
   // The host directory behind MOUNTPOINT/sys/devices/system/cpu (tests use fixtures).
   std::string sys_cpu_dir = "/sys/devices/system/cpu";
   std::string sys_block_dir = "/sys/block";
+  // The handover socket (handover.hpp); empty: none.
+  std::string handover;
+  // Written (our pid) while this process serves the mount; empty: none.
+  std::string ready_file;
 };
 
 // Parses argv. Returns nullopt and sets `exit_code` when the program should exit

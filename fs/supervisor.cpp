@@ -24,6 +24,8 @@
 
 #include "fd_store.hpp"
 #include "handoff.hpp"
+#include "handover.hpp"
+#include "nestbox/error.hpp"
 #include "nestbox/unique_fd.hpp"
 #include "session_args.hpp"
 #include "takeover.hpp"
@@ -106,6 +108,21 @@ void detach_dead_mount(const std::string& mountpoint) {
     spdlog::warn("cannot detach the dead mount at {}: {}", mountpoint, std::strerror(errno));
 }
 
+// --ready-file: our pid while we serve. Written beside and renamed, so a
+// reader never sees half a file.
+void write_ready_file(const std::string& path) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".new";
+  FILE* f = std::fopen(tmp.c_str(), "we");
+  if (!f || std::fprintf(f, "%d\n", static_cast<int>(::getpid())) < 0 || std::fclose(f) != 0 ||
+      std::rename(tmp.c_str(), path.c_str()) != 0)
+    spdlog::warn("cannot write the ready file {}: {}", path, std::strerror(errno));
+}
+
+void remove_ready_file(const std::string& path) {
+  if (!path.empty()) ::unlink(path.c_str());
+}
+
 class Supervisor {
  public:
   explicit Supervisor(const Options& opts) : opts_(opts), exe_(self_path()), cmdline_(argv_of_self()) {}
@@ -121,6 +138,8 @@ class Supervisor {
   bool adopt(StoredConnection& stored);
   void store_server();
   void forget_store();
+  void listen_for_takeover();
+  void answer_takeover();
 
   const Options& opts_;
   // The binary's path as it was at start: an upgrade replaces the file there,
@@ -135,8 +154,10 @@ class Supervisor {
   unsigned failures_ = 0;        // servers in a row that died before ready
   bool stopping_ = false;
   bool connection_gone_ = false;
-  bool adopted_ = false;        // the connection came from the fd store (we did not mount it)
-  UniqueFd state_;              // the fd store's "state" memfd
+  bool adopted_ = false;        // the connection came from the fd store or a handover (we did not mount it)
+  bool handed_over_ = false;    // another supervisor took the connection over: we only wait for our stop
+  UniqueFd state_;              // the fd store's "state" memfd (also handed over)
+  UniqueFd handover_listener_;  // --handover: where a later supervisor asks for the connection
 };
 
 std::optional<Child> Supervisor::spawn(const std::string& why) {
@@ -306,7 +327,9 @@ void Supervisor::reap() {
       // the first answer).
       if (!clean && connection_alive(fuse_fd_)) notify_resend(fuse_fd_);
     } else if (server_ && pid == server_->pid) {
-      if (!stopping_) on_server_gone(status);
+      // After a handover our server is the new supervisor's to drain; its
+      // exit is expected.
+      if (!stopping_ && !handed_over_) on_server_gone(status);
       else server_.reset();
     }
   }
@@ -319,6 +342,10 @@ void Supervisor::reap() {
 }
 
 void Supervisor::upgrade() {
+  if (handed_over_) {
+    spdlog::warn("upgrade refused: the connection was handed over to another nestbox-fs");
+    return;
+  }
   if (old_) {
     spdlog::warn("upgrade refused: the previous upgrade's server is still draining");
     return;
@@ -382,6 +409,52 @@ void Supervisor::stop() {
     }
 }
 
+void Supervisor::listen_for_takeover() {
+  if (opts_.handover.empty()) return;
+  try {
+    handover_listener_ = listen_for_handover(opts_.handover);
+    spdlog::info("a later nestbox-fs can take this mount over through {}", opts_.handover);
+  } catch (const Error& e) {
+    spdlog::error("no handover socket: {}", e.what());
+  }
+}
+
+// Steps of handing the connection over to a supervisor that asked for it.
+void Supervisor::answer_takeover() {
+  // 1. Only a settled connection goes: one server, ready, with its pidfd (the
+  //    new supervisor sees the server's exit through it).
+  std::string busy;
+  if (old_) busy = "an upgrade is still draining the previous server";
+  else if (!server_ || !server_->ready) busy = "no server is ready";
+  else if (!server_->pidfd) busy = "the kernel gave no pidfd for the server";
+  // 2. The state it goes on from: the epoch to count on from and the INIT.
+  if (busy.empty()) {
+    if (!state_) state_ = make_state_memfd(SupervisorState{epoch_, init_});
+    else rewrite_state(state_.get(), SupervisorState{epoch_, init_});
+    if (!state_) busy = std::string("memfd_create: ") + std::strerror(errno);
+  }
+  ConnectionFds fds;
+  if (busy.empty()) fds = {fuse_fd_, state_.get(), server_->ctl.get(), server_->pidfd.get()};
+  // 3. Hand over and wait until the new supervisor's server is ready (it
+  //    reports "done") or has given up; until then ours serves as before.
+  if (!serve_handover(handover_listener_.get(), fds, busy, kReadyTimeout + 5s)) {
+    // A new server that started reading and died may have left requests in
+    // the kernel's processing queue (answered twice at worst: the kernel drops
+    // the second answer).
+    if (busy.empty() && connection_alive(fuse_fd_)) notify_resend(fuse_fd_);
+    return;
+  }
+  // 4. Step back: the new supervisor drains our server; we neither restart
+  //    it nor unmount, and wait for our stop (a pod's container that exited
+  //    would be restarted and take the connection back).
+  handed_over_ = true;
+  handover_listener_.reset();
+  remove_ready_file(opts_.ready_file);
+  forget_store();
+  spdlog::info("handed {} over to a new nestbox-fs; waiting to be stopped (nothing will be unmounted)",
+               opts_.mountpoint);
+}
+
 int Supervisor::run() {
   if (exe_.empty()) {
     spdlog::error("cannot read /proc/self/exe");
@@ -411,8 +484,24 @@ int Supervisor::run() {
   }
 
   // Under a service manager, a connection an earlier supervisor of this
-  // service left in the fd store is taken over rather than mounted anew.
+  // service left in the fd store is taken over rather than mounted anew; so is
+  // one a running supervisor hands over through --handover.
   StoredConnection stored = FdStore::take();
+  UniqueFd handover_link;
+  if (!opts_.handover.empty() && !stored.fuse) {
+    try {
+      if (auto got = request_handover(opts_.handover, 10s)) {
+        stored = std::move(got->connection);
+        handover_link = std::move(got->link);
+        spdlog::info("the nestbox-fs serving {} hands its connection over", opts_.mountpoint);
+      }
+    } catch (const Error& e) {
+      // Mounting beside a live one would give new containers another mount
+      // than the running ones: better to fail and be started again.
+      spdlog::error("cannot take over through {}: {}", opts_.handover, e.what());
+      return 1;
+    }
+  }
   if (!adopt(stored)) {
     stored = StoredConnection{};
     detach_dead_mount(opts_.mountpoint);
@@ -441,6 +530,14 @@ int Supervisor::run() {
     return 1;
   }
   store_server();
+  if (handover_link) {
+    try {
+      confirm_takeover(handover_link.get());
+    } catch (const Error& e) {
+      spdlog::warn("the supervisor that handed over is gone: {}", e.what());
+    }
+    handover_link.reset();
+  }
   if (old_) {
     // The earlier supervisor's server answers what it read, then exits.
     old_->draining = true;
@@ -448,13 +545,15 @@ int Supervisor::run() {
     send_drain(old_->ctl.get());
   }
   spdlog::info("{} {}; supervising", adopted_ ? "took over" : "mounted", opts_.mountpoint);
+  listen_for_takeover();
+  write_ready_file(opts_.ready_file);
   sd_notify(0, "READY=1");
 
   while (!connection_gone_) {
-    pollfd p[2] = {{sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}};
+    pollfd p[3] = {{sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}, {handover_listener_.get(), POLLIN, 0}};
     if (old_ && old_->adopted && old_->pidfd) p[1].fd = old_->pidfd.get();
     // Wakes at least once a second to bound how long a drain may take.
-    int r = ::poll(p, 2, 1000);
+    int r = ::poll(p, 3, 1000);
     if (old_ && Clock::now() - old_->drain_since > kExitTimeout) {
       spdlog::error("previous server {} did not finish draining; killing it", old_->pid);
       if (old_->pidfd) ::syscall(SYS_pidfd_send_signal, old_->pidfd.get(), SIGKILL, nullptr, 0);
@@ -462,6 +561,7 @@ int Supervisor::run() {
     }
     if (r <= 0) continue;
     if (p[1].revents) reap();
+    if (p[2].revents) answer_takeover();
     if (!(p[0].revents & POLLIN)) continue;
     signalfd_siginfo si;
     if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
@@ -471,7 +571,18 @@ int Supervisor::run() {
         upgrade();
         break;
       default:  // SIGTERM, SIGINT
+        if (handed_over_) {
+          // The mount and its connection are the new supervisor's now.
+          spdlog::info("stopping (signal {}); the mount stays with the nestbox-fs that took it over",
+                       si.ssi_signo);
+          // libfuse's session teardown unmounts whatever it mounted (and only
+          // that frees what it allocated): leave without it.
+          spdlog::shutdown();
+          std::fflush(nullptr);
+          ::_exit(0);
+        }
         spdlog::info("stopping (signal {})", si.ssi_signo);
+        remove_ready_file(opts_.ready_file);
         sd_notify(0, "STOPPING=1");
         forget_store();
         stop();
@@ -481,6 +592,7 @@ int Supervisor::run() {
         return 0;
     }
   }
+  remove_ready_file(opts_.ready_file);
   forget_store();
   stop();
   return 0;

@@ -1,61 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "setup_channel.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "nestbox/error.hpp"
+#include "nestbox/fd_passing.hpp"
 #include "nestbox/parse.hpp"
 
 namespace nestbox::launcher {
 
 void send_setup_message(int socket, char tag, std::string_view text, int fd) {
   if (text.size() > kMaxSetupText) throw Error(Errc::InvalidValue, "setup message too long");
-  struct iovec iov[2] = {{&tag, 1}, {const_cast<char*>(text.data()), text.size()}};
-  struct msghdr msg {};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = text.empty() ? 1 : 2;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  }
-  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) throw_errno(errno, "setup socket: send");
+  std::string bytes(1, tag);
+  bytes.append(text);
+  if (fd >= 0)
+    send_fds(socket, bytes, std::span<const int>(&fd, 1));
+  else
+    send_fds(socket, bytes);
 }
 
 std::optional<SetupMessage> receive_setup_message(int socket) {
-  std::string buf(1 + kMaxSetupText, '\0');
-  struct iovec iov {buf.data(), buf.size()};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0)
-    if (errno != EINTR) throw_errno(errno, "setup socket: receive");
+  auto m = receive_fds(socket, 1 + kMaxSetupText, 1);
+  if (!m) return std::nullopt;
   SetupMessage out;
-  // Take ownership of a passed fd first, so it is closed on every error below.
-  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-      int received = -1;
-      std::memcpy(&received, CMSG_DATA(cm), sizeof(int));
-      out.fd.reset(received);
-    }
-  }
-  if (n == 0) return std::nullopt;
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) throw Error(Errc::InvalidValue, "setup socket: message truncated");
-  out.tag = buf[0];
-  out.text.assign(buf.data() + 1, static_cast<std::size_t>(n) - 1);
+  out.tag = m->bytes[0];
+  out.text = m->bytes.substr(1);
+  if (!m->fds.empty()) out.fd = std::move(m->fds.front());
   return out;
 }
 

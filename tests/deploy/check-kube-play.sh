@@ -6,7 +6,9 @@
 # directory whose /var/lib/nestbox is a shared mount, as a node's is (kubelet
 # needs the same for a Bidirectional mount). Checks what an operator and a
 # pod see: the mount reaches the node, the readiness command answers, the
-# consumer's free -m says its limit, and removing the pod unmounts cleanly.
+# consumer's free -m says its limit, a rolling update (a second pod taking
+# the mount over, then the first one removed) costs the consumer no read, and
+# removing the pod unmounts cleanly.
 # Exits 77 (skipped, with the reason) when podman, runc, catatonit or
 # debootstrap is missing.
 # Usage: check-kube-play.sh BUILD_DIR
@@ -84,10 +86,10 @@ else
   fail "no nestbox-fs mount on the node at $mnt; pod log: $("${P[@]}" logs nestbox-fs-node-nestbox-fs 2>&1 | tail -n 5 | paste -sd' ')"
   exit 1
 fi
-probe=$(/usr/bin/python3 -c 'import sys, yaml
-print(" ".join(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["command"]))' \
+mapfile -t probe_cmd < <(/usr/bin/python3 -c 'import sys, yaml
+print("\n".join(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["command"]))' \
   "$src/deploy/kubernetes/nestbox-fs.yaml")
-read -r -a probe_cmd <<<"$probe"
+probe=${probe_cmd[*]}
 if "${P[@]}" exec nestbox-fs-node-nestbox-fs "${probe_cmd[@]}" >/dev/null 2>&1; then
   pass "the readiness command ($probe) answers in the pod"
 else
@@ -139,9 +141,57 @@ cpus=$(grep -m1 -E '^[0-9]+$' <<<"$log")
 if [[ $cpus == 1 ]]; then pass "the consumer's /proc/cpuinfo lists 1 CPU (its cpu limit)"
 else fail "the consumer's /proc/cpuinfo lists '$cpus' CPUs, not 1: $log"; fi
 
-# 5. Removing the pod unmounts from the node; nothing dead is left behind.
-"${P[@]}" kube play --down "$work/consumer.pod.yaml" >/dev/null 2>&1
+# 5. A rolling update (maxSurge 1): the new pod starts beside the old one and
+#    its nestbox-fs takes the mount over; the old pod is deleted once the new
+#    one is ready. The consumer, reading meminfo all along, sees nothing of it.
+"${P[@]}" exec -d nestbox-consumer-app /bin/sh -c \
+  'n=0; e=0; while [ ! -e /tmp/stop ]; do if grep -q "^MemTotal:" /proc/meminfo; then n=$((n+1)); else e=$((e+1)); fi; done; echo "$n $e" >/tmp/result'  >/dev/null
+/usr/bin/python3 "$src/tests/deploy/pod_from.py" "$src/deploy/kubernetes/nestbox-fs.yaml" "$node" "$image" \
+  nestbox-fs-next >"$work/fs-next.pod.yaml"
+if out=$(CONTAINERS_CONF=$work/containers-hostpid.conf "${P[@]}" kube play --network=none "$work/fs-next.pod.yaml" 2>&1); then
+  pass "kube play of the updated DaemonSet's pod beside the running one"
+else
+  fail "kube play of the second DaemonSet pod: $out"
+fi
+ready=0
+for _ in $(seq 1 120); do
+  "${P[@]}" exec nestbox-fs-next-nestbox-fs "${probe_cmd[@]}" >/dev/null 2>&1 && { ready=1; break; }
+  sleep 0.5
+done
+if ((ready)) && ! "${P[@]}" exec nestbox-fs-node-nestbox-fs "${probe_cmd[@]}" >/dev/null 2>&1; then
+  pass "the new pod took the mount over: it is ready, the old one no longer is"
+else
+  fail "after the new pod started: new ready=$ready; new pod log: $("${P[@]}" logs nestbox-fs-next-nestbox-fs 2>&1 | tail -n 5 | paste -sd' ')"
+fi
+mounts_before=$(grep -c " $mnt " /proc/self/mountinfo)
 "${P[@]}" kube play --down "$work/fs.pod.yaml" >/dev/null 2>&1
+sleep 1
+if mountpoint -q "$mnt" && [[ $(grep -c " $mnt " /proc/self/mountinfo) == "$mounts_before" ]] &&
+   grep -q '^MemTotal:' "$mnt/proc/meminfo"; then
+  pass "deleting the old pod left the mount in place, served by the new pod"
+else
+  fail "after the old pod went: mounted=$(mountpoint -q "$mnt" && echo yes || echo no)"
+fi
+out=$("${P[@]}" exec nestbox-consumer-app free -m 2>&1)
+total=$(awk '$1 == "Mem:" { print $2 }' <<<"$out")
+if [[ $total == 256 ]]; then pass "the consumer's free -m still says 256 after the update, with no restart"
+else fail "the consumer's free -m after the update: '$total': $out"; fi
+"${P[@]}" exec nestbox-consumer-app touch /tmp/stop
+result=
+for _ in $(seq 1 20); do
+  result=$("${P[@]}" exec nestbox-consumer-app cat /tmp/result 2>/dev/null) && break
+  sleep 0.5
+done
+read -r reads errors <<<"$result"
+if [[ -n $reads ]] && ((reads > 0 && errors == 0)); then
+  pass "the consumer read meminfo $reads times across the update, 0 failed"
+else
+  fail "the consumer's reads across the update: '$result' (reads errors)"
+fi
+
+# 6. Removing the pods unmounts from the node; nothing dead is left behind.
+"${P[@]}" kube play --down "$work/consumer.pod.yaml" >/dev/null 2>&1
+"${P[@]}" kube play --down "$work/fs-next.pod.yaml" >/dev/null 2>&1
 for _ in $(seq 1 60); do mountpoint -q "$mnt" || break; sleep 0.5; done
 if ! mountpoint -q "$mnt"; then pass "removing the pod unmounted nestbox-fs from the node"
 else fail "nestbox-fs is still mounted at $mnt after the pod was removed"; fi

@@ -3,16 +3,19 @@
 # kube play check: a DaemonSet becomes the Pod its template describes; the
 # node paths it writes (/var/lib/nestbox, /opt/nestbox, /etc/containers) move
 # below NODE; every container gets IMAGE.
-#   python3 pod_from.py MANIFEST NODE IMAGE > pod.yaml
+# NAME (optional) names the pod (a second copy of the DaemonSet's pod plays
+# its rolling update).
+#   python3 pod_from.py MANIFEST NODE IMAGE [NAME] > pod.yaml
 import sys
 
 import yaml
 
 manifest, node, image = sys.argv[1:4]
+name = sys.argv[4] if len(sys.argv) > 4 else None
 doc = yaml.safe_load(open(manifest))
 if doc["kind"] == "DaemonSet":
     doc = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": doc["metadata"]["name"] + "-node"},
+           "metadata": {"name": name or doc["metadata"]["name"] + "-node"},
            "spec": doc["spec"]["template"]["spec"]}
 for volume in doc["spec"].get("volumes", []):
     host = volume.get("hostPath")

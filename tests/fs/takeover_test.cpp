@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "nestbox/parse.hpp"
+#include "nestbox/unique_fd.hpp"
 #include "testkit.hpp"
 
 namespace nestbox::fs::test {
@@ -504,6 +505,141 @@ TEST(FsTakeover, ASupervisorRestartedWithTheFdStoreKeepsTheConnection) {
   manager.pump(200ms);
   EXPECT_EQ(manager.stored(), 0u) << "a stop leaves nothing to adopt";
   EXPECT_FALSE(tk::is_mounted(mount.mountpoint()));
+}
+
+std::size_t fuse_mounts_at(const std::string& mountpoint) {
+  std::istringstream in(slurp("/proc/self/mountinfo"));
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    if (point == mountpoint && line.find(" - fuse") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// Without a service manager (a DaemonSet's rolling update: the new pod starts
+// beside the old one, both see the node's /var/lib/nestbox): a second
+// supervisor started with the same --handover socket takes the running mount
+// over, its server serves, the first one's server drains, the first supervisor
+// steps back and its stop unmounts nothing. Readers see nothing of it.
+TEST(FsTakeover, ASupervisorStartedWithHandoverTakesTheRunningMountOver) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
+  if (auto missing = tk::missing_fuse()) GTEST_SKIP() << *missing;
+  const std::string program = tk::built_program("nestbox-fs");
+  if (::access(program.c_str(), X_OK) != 0) GTEST_SKIP() << "nestbox-fs is not built at " << program;
+  tk::TempDir work("nestbox-handover", 0755);
+  const std::string socket = work.path() + "/handover.sock";
+  const std::string first_ready = work.path() + "/first.ready", second_ready = work.path() + "/second.ready";
+  tk::FuseMount mount({program, "-f", "--handover", socket, "--ready-file", first_ready});
+  const pid_t first = mount.daemon_pid();
+  const std::string source = mount.mountpoint() + "/proc/meminfo";
+  const std::string expected = memtotal_line(slurp(source));
+  ASSERT_FALSE(expected.empty());
+  for (int i = 0; i < 100 && ::access(socket.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(50ms);
+  struct stat st {};
+  ASSERT_EQ(::stat(socket.c_str(), &st), 0) << "no handover socket";
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "only root may ask for the connection";
+  auto first_kids = children_of(first);
+  ASSERT_EQ(first_kids.size(), 1u);
+  const pid_t first_server = first_kids.front();
+
+  const std::string stop = work.path() + "/stop";
+  int kReaders = 20;
+  if (const char* n = std::getenv("NESTBOX_TAKEOVER_READERS")) kReaders = std::max(1, std::atoi(n));
+  ReaderPool pool(kReaders, source, expected, stop, work.path() + "/never");
+  ASSERT_EQ(pool.size(), static_cast<std::size_t>(kReaders));
+  std::this_thread::sleep_for(1s);
+
+  // 1. The second supervisor: no mount of its own, the first one's connection.
+  const std::string log = work.path() + "/second.log";
+  EXPECT_EQ(slurp(first_ready), std::to_string(first) + "\n");
+  tk::Child second = tk::Child::spawn({"sh", "-c", "exec \"$0\" -f --handover \"$1\" --ready-file \"$2\" \"$3\" 2>\"$4\"",
+                                       program, socket, second_ready, mount.mountpoint(), log});
+  // 2. Its server serves and the first one's drains and exits.
+  bool handed = false;
+  for (int i = 0; i < 200 && !handed; ++i) {
+    handed = !alive(first_server) && children_of(second.pid()).size() == 1;
+    if (!handed) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(handed) << "no handover\n" << slurp(log) << "\nfirst:\n" << slurp(mount.log_path());
+  EXPECT_EQ(fuse_mounts_at(mount.mountpoint()), 1u) << "the second supervisor must not mount";
+  EXPECT_TRUE(alive(first)) << "the first supervisor waits for its stop";
+  EXPECT_TRUE(children_of(first).empty()) << "the first supervisor must not restart its drained server";
+  // Readiness follows who serves (a pod's probe: the mount alone serves either way).
+  EXPECT_EQ(::access(first_ready.c_str(), F_OK), -1);
+  EXPECT_EQ(slurp(second_ready), std::to_string(second.pid()) + "\n");
+  // 3. The first supervisor's stop (its pod deleted) unmounts nothing.
+  EXPECT_EQ(mount.terminate_daemon(), 0);
+  EXPECT_TRUE(tk::is_mounted(mount.mountpoint()));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(memtotal_line(slurp(source)), expected);
+
+  long hung = 0;
+  Tally total = pool.collect(hung);
+  std::cout << "handover: " << kReaders << " readers, " << total.reads << " reads, " << total.errors
+            << " errors, " << total.wrong << " wrong MemTotal, " << total.blocked << " reads blocked > 2 s\n";
+  EXPECT_EQ(hung, 0);
+  EXPECT_GT(total.reads, kReaders);
+  EXPECT_EQ(total.errors, 0) << "first error: " << total.first_error;
+  EXPECT_EQ(total.wrong, 0);
+  EXPECT_EQ(total.blocked, 0);
+  const std::string second_log = slurp(log);
+  EXPECT_EQ(second_log.find("(epoch 1,"), std::string::npos) << "epochs go on from the first supervisor's\n"
+                                                              << second_log;
+  // 4. The socket now leads to the second supervisor, which a third could ask
+  //    in turn; a real stop of the second one unmounts.
+  EXPECT_EQ(::stat(socket.c_str(), &st), 0);
+  second.kill(SIGTERM);
+  EXPECT_EQ(second.wait(), 0) << second_log;
+  EXPECT_FALSE(tk::is_mounted(mount.mountpoint()));
+  EXPECT_EQ(::access(second_ready.c_str(), F_OK), -1);
+}
+
+// A supervisor that cannot get the connection from one that listens fails
+// rather than mounting a second filesystem over the first one; nobody
+// listening (a stale socket of a dead one) means mounting anew.
+TEST(FsTakeover, HandoverRefusedOrStale) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
+  if (auto missing = tk::missing_fuse()) GTEST_SKIP() << *missing;
+  const std::string program = tk::built_program("nestbox-fs");
+  if (::access(program.c_str(), X_OK) != 0) GTEST_SKIP() << "nestbox-fs is not built at " << program;
+  tk::TempDir work("nestbox-handover", 0755);
+  // A listener that answers "busy".
+  const std::string busy_socket = work.path() + "/busy.sock";
+  {
+    UniqueFd l(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, busy_socket.c_str());
+    ASSERT_EQ(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(l.get(), 1), 0);
+    tk::Child peer = tk::Child::fork_fn([&]() -> int {
+      UniqueFd c(::accept(l.get(), nullptr, nullptr));
+      char buf[64];
+      if (::recv(c.get(), buf, sizeof buf, 0) != 4) return 1;
+      const char answer[] = "busy: an upgrade is still draining the previous server";
+      return ::send(c.get(), answer, sizeof answer - 1, 0) > 0 ? 0 : 2;
+    });
+    tk::TempDir mnt("nestbox-handover-mnt", 0755);
+    auto r = tk::run({program, "-f", "--handover", busy_socket, mnt.path()});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("an upgrade is still draining"), std::string::npos) << r.out << r.err;
+    EXPECT_FALSE(tk::is_mounted(mnt.path()));
+    EXPECT_EQ(peer.wait(), 0);
+  }
+  // A socket file nobody listens on: mounted anew, and the socket is ours now.
+  const std::string stale = work.path() + "/stale.sock";
+  {
+    UniqueFd l(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, stale.c_str());
+    ASSERT_EQ(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  tk::FuseMount mount({program, "-f", "--handover", stale});
+  EXPECT_FALSE(memtotal_line(slurp(mount.mountpoint() + "/proc/meminfo")).empty());
 }
 
 }  // namespace
