@@ -135,11 +135,11 @@ TEST_F(RuntimeLoginTest, RootlessPodmanPutsItsContainerInTheUsersDelegation) {
   NESTBOX_SKIP_IF_MISSING(tk::missing_program("runc"));
   NESTBOX_SKIP_IF_MISSING(tk::missing_userns());
   tk::busybox_rootfs(work_->path());
-  auto r = login_and_run(R"sh(P="podman --root $HOME/storage --runroot $XDG_RUNTIME_DIR/podman --tmpdir $HOME/tmp
-   --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime runc"
-$P import $W/rootfs.tar localhost/nestbox-test-busybox >/dev/null
-# podman's default rlimits exceed the hard limits of a host without CAP_SYS_RESOURCE.
-id=$($P run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 localhost/nestbox-test-busybox sleep 60)
+  const std::string podman =
+      tk::join_words(tk::podman_command("$HOME/storage", "$XDG_RUNTIME_DIR/podman", "$HOME/tmp"));
+  auto r = login_and_run("P=\"" + podman + "\"\nL=\"" + tk::join_words(tk::podman_run_limits()) + "\"\n" +
+                         R"sh($P import $W/rootfs.tar localhost/nestbox-test-busybox >/dev/null
+id=$($P run -d --network none $L localhost/nestbox-test-busybox sleep 60)
 pid=$($P inspect --format '{{.State.Pid}}' $id)
 echo "container cgroup:"; cat /proc/$pid/cgroup
 echo "login cgroup:"; cat /proc/self/cgroup

@@ -128,6 +128,18 @@ Reported fork_reporting(const std::function<int(int report_fd)>& fn);
 // returns the tar's path. Throws std::runtime_error.
 std::string busybox_rootfs(const std::string& dir);
 
+// ---- podman -------------------------------------------------------------------
+// podman kept to a test's own directories (image storage, run state, temp
+// files) and to what works on every host of the suite: vfs storage, the
+// cgroupfs manager, runc (crun 1.8 refuses hybrid hosts), events in a file.
+// The paths may be shell words ("$HOME/storage") for a script's command line.
+std::vector<std::string> podman_command(const std::string& storage, const std::string& run, const std::string& tmp);
+// Options every `podman run` of the suite needs: podman's default rlimits exceed
+// the hard limits of a host without CAP_SYS_RESOURCE, where runc cannot raise them.
+std::vector<std::string> podman_run_limits();
+// Words joined by single spaces (for words without spaces or quotes).
+std::string join_words(const std::vector<std::string>& words);
+
 // ---- cgroups ----------------------------------------------------------------
 // A unique per-run cgroup prefix ("/nestbox-test-<pid>-<n>") created in every
 // hierarchy the host tree manages. The destructor, an atexit hook and SIGINT/SIGTERM

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,7 +22,6 @@
 namespace nestbox::fs::test {
 namespace {
 
-namespace stdfs = std::filesystem;
 using nlohmann::json;
 
 std::string slurp(const std::string& path) {
@@ -50,26 +48,18 @@ class OciHookTest : public FsTest {
     if (work_) {
       podman({"rm", "--all", "--force"});
       unmount_below(work_->path());
-      remove_cgroups_below(cgroup_parent_);
     }
-    const std::string root = sandbox_ ? sandbox_->root().str() : "";
+    // The sandbox's cleanup removes what podman made below its prefix, in
+    // every hierarchy (also those the sandbox itself does not manage).
     FsTest::TearDown();
-    // podman also made the prefix in hierarchies the sandbox does not manage.
-    if (!root.empty()) remove_cgroups_below(root);
     work_.reset();
   }
 
   // podman with its storage, state and hooks in this test's directory.
   testkit::CommandResult podman(std::vector<std::string> args) {
-    std::vector<std::string> argv{"podman",
-                                  "--root=" + work_->path() + "/storage",
-                                  "--runroot=" + work_->path() + "/run",
-                                  "--tmpdir=" + work_->path() + "/tmp",
-                                  "--storage-driver=vfs",
-                                  "--cgroup-manager=cgroupfs",
-                                  "--runtime=runc",
-                                  "--events-backend=file",
-                                  "--hooks-dir=" + work_->path() + "/hooks.d"};
+    std::vector<std::string> argv =
+        testkit::podman_command(work_->path() + "/storage", work_->path() + "/run", work_->path() + "/tmp");
+    argv.push_back("--hooks-dir=" + work_->path() + "/hooks.d");
     argv.insert(argv.end(), args.begin(), args.end());
     testkit::RunOptions opts;
     opts.timeout = std::chrono::seconds(120);
@@ -95,10 +85,8 @@ class OciHookTest : public FsTest {
 
   // `podman run` of a busybox shell script with the given options.
   testkit::CommandResult run_container(const std::vector<std::string>& options, const std::string& script) {
-    std::vector<std::string> args{"run", "--rm", "--network=none", "--cgroup-parent=" + cgroup_parent_,
-                                  // podman's default rlimits exceed the hard limits of a host
-                                  // without CAP_SYS_RESOURCE (runc cannot raise them there).
-                                  "--ulimit=nofile=1024:1024", "--ulimit=nproc=4096:4096"};
+    std::vector<std::string> args{"run", "--rm", "--network=none", "--cgroup-parent=" + cgroup_parent_};
+    for (const auto& limit : testkit::podman_run_limits()) args.push_back(limit);
     args.insert(args.end(), options.begin(), options.end());
     args.insert(args.end(), {kImage, "sh", "-c", script});
     return podman(args);
@@ -142,20 +130,6 @@ class OciHookTest : public FsTest {
     }
     std::sort(targets.rbegin(), targets.rend());
     for (const auto& t : targets) ::umount2(t.c_str(), MNT_DETACH);
-  }
-
-  // Empty cgroups at `rel` and below in every hierarchy, deepest first.
-  void remove_cgroups_below(const std::string& rel) {
-    for (const auto& m : layout_.mounts) {
-      const std::string top = m.mountpoint + rel;
-      std::error_code ec;
-      if (!stdfs::is_directory(top, ec)) continue;
-      std::vector<std::string> dirs{top};
-      for (auto it = stdfs::recursive_directory_iterator(top, ec); !ec && it != stdfs::end(it); it.increment(ec))
-        if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (const auto& d : dirs) ::rmdir(d.c_str());
-    }
   }
 };
 
