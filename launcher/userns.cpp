@@ -60,6 +60,16 @@ bool helper_succeeded(pid_t child) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// Whether we run in a user namespace other than the initial one (whose map is
+// the whole id space, "0 0 4294967295"): inside a container, /etc/subuid ranges
+// and newuidmap do not apply.
+bool in_nested_user_namespace() {
+  unsigned long inside = 0, outside = 0, count = 0;
+  const std::string map = read_text("/proc/self/uid_map");
+  return !(std::sscanf(map.c_str(), "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 &&
+           count == 4294967295UL);
+}
+
 }  // namespace
 
 IdMapPlan plan_id_maps(uid_t uid, gid_t gid, const std::string& subuid_file, const std::string& subgid_file) {
@@ -91,7 +101,9 @@ bool write_id_maps(pid_t pid, const IdMapPlan& plan, const std::function<void()>
   if (plan.gid_map.size() > 1 && !gid_done)
     std::fprintf(stderr, "nestbox-run: warning: newgidmap refused the subordinate gid range; "
                          "only your own gid is mapped\n");
-  if (plan.uid_map.size() <= 1 && plan.gid_map.size() <= 1)
+  // Inside another container (a nested nestbox-run) a range in /etc/subuid
+  // would not help: nothing to suggest.
+  if (plan.uid_map.size() <= 1 && plan.gid_map.size() <= 1 && !in_nested_user_namespace())
     std::fprintf(stderr,
                  "nestbox-run: warning: no subordinate ids for '%s' in /etc/subuid and /etc/subgid; "
                  "only your own uid/gid are mapped (as 0) - add a range with usermod --add-subuids/--add-subgids\n",
