@@ -8,19 +8,12 @@
 #include <unistd.h>
 
 #include "nestbox/error.hpp"
+#include "testing/socket_pair.hpp"
 
 namespace nestbox {
 namespace {
 
-struct Pair {
-  UniqueFd a, b;
-  Pair() {
-    int sv[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-    a.reset(sv[0]);
-    b.reset(sv[1]);
-  }
-};
+using Pair = nestbox::testing::SocketPair;
 
 ino_t inode_of(int fd) {
   struct stat st {};
