@@ -61,6 +61,10 @@ std::optional<Options> parse_options(int argc, const char* const* argv, int& exi
   app.add_option("--ready-file", opts.ready_file,
                  "File holding our pid while this nestbox-fs serves the mount (removed once it stops or hands "
                  "the mount over): a readiness check that a served mount alone cannot give");
+  app.add_flag("--container-tree", opts.container_tree,
+               "Serve the per-container tree instead of the lxcfs-compatible layout: MOUNTPOINT/PID/proc/meminfo "
+               "... for the container whose pid 1 is host pid PID, served from the kernel's page cache "
+               "(at most 100 ms old); run a second nestbox-fs for it");
   app.add_flag("--no-allow-other", no_allow_other,
                "Do not mount with allow_other (only the mounting user can read)");
   try {

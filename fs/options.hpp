@@ -30,6 +30,9 @@ struct Options {
   std::string handover;
   // Written (our pid) while this process serves the mount; empty: none.
   std::string ready_file;
+  // Serve the per-container, page-cached tree (container_tree.hpp) instead of
+  // the compatible layout.
+  bool container_tree = false;
 };
 
 // Parses argv. Returns nullopt and sets `exit_code` when the program should exit

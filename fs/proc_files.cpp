@@ -55,10 +55,10 @@ std::string read_host_file(const std::string& path) {
   }
 }
 
-ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler)
+ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler, std::chrono::milliseconds ttl)
     : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()),
-      readers_(tree.proc(), tree.layout(), kRenderTtl, 256),
-      cache_(kRenderTtl, 1024), stat_history_(4096) {
+      readers_(tree.proc(), tree.layout(), ttl, 256),
+      cache_(ttl, 1024), stat_history_(4096) {
   long hz = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
 }

@@ -38,7 +38,9 @@ inline constexpr std::chrono::milliseconds kRenderTtl{100};
 
 class ProcFiles {
  public:
-  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler);
+  // `ttl`: how long a rendering (and a reader's cgroups) is shared.
+  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler,
+            std::chrono::milliseconds ttl = kRenderTtl);
   // Never throws: falls back to the host file (or "" if even that is unreadable).
   // The text may be shared with other readers and with the cache; never null.
   Text render(FileKind kind, pid_t reader);

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "container_tree.hpp"
 #include "filesystem.hpp"
 #include "handoff.hpp"
 #include "nestbox/cgroup_tree.hpp"
@@ -48,6 +49,9 @@ bool parse_fds(const char* env, int& fuse_fd, int& ctl_fd) {
   return env && std::sscanf(env, "%d,%d", &fuse_fd, &ctl_fd) == 2 && fuse_fd >= 0 && ctl_fd >= 0;
 }
 
+template <typename Tree>
+int serve_with(Tree& filesystem, const Options& opts, const Hello& hello, UniqueFd fuse_fd, UniqueFd ctl);
+
 }  // namespace
 
 int serve(const Options& opts, const char* serve_env) {
@@ -69,14 +73,28 @@ int serve(const Options& opts, const char* serve_env) {
   }
 
   HostLayout layout = HostLayout::discover();
-  spdlog::info("nestbox-fs {} server (epoch {}) on a {} cgroup layout, serving {}{}", NESTBOX_VERSION, hello->epoch,
-               layout_name(layout.layout), opts.mountpoint, hello->init.empty() ? "" : " (taking over)");
+  spdlog::info("nestbox-fs {} server (epoch {}) on a {} cgroup layout, serving {}{}{}", NESTBOX_VERSION, hello->epoch,
+               layout_name(layout.layout), opts.container_tree ? "the per-container tree at " : "", opts.mountpoint,
+               hello->init.empty() ? "" : " (taking over)");
+  if (opts.container_tree) {
+    ContainerTree tree(opts, open_cgroup_tree(layout));
+    return serve_with(tree, opts, *hello, std::move(fuse_fd), std::move(ctl));
+  }
   Filesystem filesystem(opts, layout, open_cgroup_tree(layout));
+  return serve_with(filesystem, opts, *hello, std::move(fuse_fd), std::move(ctl));
+}
+
+namespace {
+
+// The session of either tree on the connection the supervisor handed us.
+template <typename Tree>
+int serve_with(Tree& filesystem, const Options& opts, const Hello& hello_msg, UniqueFd fuse_fd, UniqueFd ctl) {
+  const Hello* hello = &hello_msg;
   filesystem.set_epoch(hello->epoch);
 
   FuseArgs args(opts);
   Session session;
-  const auto& ops = Filesystem::operations();
+  const auto& ops = Tree::operations();
   session.se = fuse_session_new(&args.args, &ops, sizeof ops, &filesystem);
   if (!session.se) {
     spdlog::error("cannot create the FUSE session (bad -o option?)");
@@ -149,4 +167,5 @@ int serve(const Options& opts, const char* serve_env) {
   ::_exit(rc < 0 ? 1 : 0);
 }
 
+}  // namespace
 }  // namespace nestbox::fs

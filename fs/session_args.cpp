@@ -8,6 +8,9 @@ namespace nestbox::fs {
 FuseArgs::FuseArgs(const Options& opts) {
   std::string mount_opts = "fsname=nestbox-fs,subtype=nestbox-fs";
   if (opts.allow_other) mount_opts += ",allow_other";
+  // The per-container tree's directories are guarded by their modes (its
+  // entries are cached, so a walk does not always reach the daemon).
+  if (opts.container_tree) mount_opts += ",default_permissions";
   fuse_opt_add_arg(&args, "nestbox-fs");
   fuse_opt_add_arg(&args, "-o");
   fuse_opt_add_arg(&args, mount_opts.c_str());

@@ -8,6 +8,9 @@
 //  - SIGUSR1 (systemctl reload) starts the binary now at the supervisor's path
 //    as a new server; only once it reports ready is the old one told to drain
 //    and exit, so a new binary that does not start changes nothing;
+//  - with --handover SOCKET, a supervisor started later asks for the connection
+//    there (handover.hpp): it gets the fds, its server serves, ours drains,
+//    and this one steps back and unmounts nothing when it is stopped;
 //  - SIGTERM/SIGINT stop the server and unmount.
 // It does little else, so that it has little reason to fail or to be upgraded.
 #pragma once

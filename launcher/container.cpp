@@ -75,6 +75,13 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
     plan.mounts.binds.push_back(std::move(b));
   }
   plan.mounts.fs_mount = o.fs_mount;
+  if (!o.no_fs && !o.fs_tree.empty()) {
+    if (is_fuse_mount(o.fs_tree))
+      plan.mounts.fs_tree = o.fs_tree;
+    else
+      std::fprintf(stderr, "nestbox-run: warning: nothing is mounted at --fs-tree %s; the /proc files come from %s\n",
+                   o.fs_tree.c_str(), o.fs_mount.c_str());
+  }
   if (!o.no_fs) {
     plan.mounts.fs_files = available_view_files(o.fs_mount);
     if (plan.mounts.fs_files.empty())

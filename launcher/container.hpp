@@ -26,6 +26,7 @@ struct MountPlan {
   std::vector<BindSpec> binds;                // sources are absolute host paths
   std::string fs_mount;                       // nestbox-fs mountpoint on the host
   std::vector<std::string> fs_files;          // "proc/meminfo", ... present in fs_mount
+  std::string fs_tree;                        // nestbox-fs --container-tree mountpoint; "" = none
   bool new_net = true;                        // own network namespace (a fresh sysfs is allowed)
   std::string home;                           // host path (realpath) given a scratch overlay; "" = none
 };

@@ -157,6 +157,10 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("-w,--workdir", r.workdir, "Working directory inside (default /)")->type_name("DIR");
   app.add_flag("-t,--tty", r.tty, "Allocate a pseudo-terminal inside and connect it to this one");
   app.add_option("--fs", r.fs_mount, "Where nestbox-fs is mounted")->type_name("MOUNTPOINT");
+  app.add_option("--fs-tree", r.fs_tree,
+                 "Where nestbox-fs --container-tree is mounted: the /proc files come from the container's own "
+                 "directory there (served from the page cache)")
+      ->type_name("MOUNTPOINT");
   app.add_flag("--no-fs", r.no_fs, "Do not bind nestbox-fs files over /proc and /sys");
   app.add_flag("--no-cgroup", r.no_cgroup, "Do not use nestbox-cgmgr (no limits; for testing)");
   app.add_option("--bus", r.bus, "D-Bus address of nestbox-cgmgr (default: system bus)")
@@ -217,6 +221,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
       if (!r.workdir.empty()) r.workdir = normalize_container_path(r.workdir);
       if (r.fs_mount.empty() || r.fs_mount.front() != '/')
         throw Error(Errc::InvalidValue, "--fs '" + r.fs_mount + "': must be an absolute path");
+      if (!r.fs_tree.empty() && r.fs_tree.front() != '/')
+        throw Error(Errc::InvalidValue, "--fs-tree '" + r.fs_tree + "': must be an absolute path");
       if (r.swap && !r.memory) throw Error(Errc::InvalidValue, "--swap needs --memory");
       r.limits = compute_limits(r);
       if (r.no_cgroup && !r.limits.empty())

@@ -28,6 +28,7 @@ struct RunOptions {
   std::string workdir;                  // empty: "/" (or the caller's cwd if it exists inside)
   bool tty = false;
   std::string fs_mount = "/var/lib/nestbox/fs";
+  std::string fs_tree;                  // nestbox-fs --container-tree mountpoint; empty: not used
   bool no_fs = false;                   // do not bind nestbox-fs files
   bool no_cgroup = false;               // do not ask nestbox-cgmgr (no limits possible)
   std::string bus;                      // empty: the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured)

@@ -74,6 +74,21 @@ void setup_sys(const std::string& sys, const std::string& host_sys, bool own_net
 
 std::string strip_slash(const std::string& p) { return p.substr(p.find_first_not_of('/')); }
 
+// This container's directory in the per-container tree mounted at `tree` on
+// the host: <tree>/<our host pid>; "" (with a warning) when it cannot be found.
+std::string container_tree_dir(const std::string& tree) {
+  char buf[32] = {};
+  const std::string self = std::string(kOld) + "/proc/self";
+  const ssize_t n = ::readlink(self.c_str(), buf, sizeof buf - 1);
+  const std::string dir = n > 0 ? std::string(kOld) + tree + "/" + std::string(buf, static_cast<std::size_t>(n)) : "";
+  if (dir.empty() || !is_directory(dir)) {
+    std::fprintf(stderr, "nestbox-run: warning: no directory for this container in --fs-tree %s; the /proc files "
+                         "come from --fs\n", tree.c_str());
+    return "";
+  }
+  return dir;
+}
+
 }  // namespace
 
 void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupViewEntry>()>& join_cgroup) {
@@ -134,11 +149,16 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
   if (have_sys && is_directory(cg)) setup_cgroup_view(cg, cgroup_view, kOld);
 
   // nestbox-fs files over their procfs/sysfs twins: read by the container, the
-  // daemon answers from the reader's cgroup.
+  // daemon answers from the reader's cgroup. With the per-container tree, the
+  // /proc files come from this container's own directory there (named by our
+  // host pid, which the host's procfs, still under /oldroot, tells).
+  const std::string tree_dir = plan.fs_tree.empty() ? "" : container_tree_dir(plan.fs_tree);
   for (const auto& rel : plan.fs_files) {
     const std::string target = std::string(kNew) + "/" + rel;
     if (!path_exists(target)) continue;
-    bind_path(std::string(kOld) + plan.fs_mount + "/" + rel, target, false, false);
+    std::string source = std::string(kOld) + plan.fs_mount + "/" + rel;
+    if (!tree_dir.empty() && rel.starts_with("proc/") && path_exists(tree_dir + "/" + rel)) source = tree_dir + "/" + rel;
+    bind_path(source, target, false, false);
   }
 
   // User binds last, so they can land on the fresh /tmp, /run, ... Destinations

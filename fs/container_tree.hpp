@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-container, page-cached tree (nestbox-fs --container-tree, layout in
+// container_nodes.hpp): every file's content is a function of one container
+// (the cgroup and pid namespace of its pid 1), not of whoever reads it, so the
+// kernel's page cache can serve it. OPEN and FLUSH are not implemented (the
+// kernel then stops sending them for the connection) and a read is served from
+// the cache while the file's attributes are valid: GETATTR renders (sharing a
+// rendering for kRefresh), answers the rendering's size and an mtime that moves
+// when the content changes (FUSE_CAP_AUTO_INVAL_DATA drops the stale pages),
+// and keeps that rendering for the READs that follow.
+//
+// Who may walk in: the root is 0711 (no listing), a container's directories
+// belong to the uid of its pid 1 with mode 0500, checked by the kernel on
+// every walk (default_permissions); a container reaches its files through the
+// bind mounts nestbox-run made, never through the tree. A name that is not the
+// host pid of a pid namespace's init does not exist.
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "load_sampler.hpp"
+#include "nestbox/cgroup_tree.hpp"
+#include "options.hpp"
+#include "proc_files.hpp"
+
+namespace nestbox::fs {
+
+class ContainerTree {
+ public:
+  // The attribute timeout and the rendering TTL: together the bound on the age
+  // of what a read at offset 0 returns (100 ms).
+  static constexpr std::chrono::milliseconds kRefresh{50};
+  // Renderings kept for READs at most; beyond it the oldest go (a READ without
+  // one renders afresh).
+  static constexpr std::size_t kMaxSnapshots = 16384;
+
+  ContainerTree(const Options& options, std::unique_ptr<CgroupTree> tree);
+  ~ContainerTree();
+  ContainerTree(const ContainerTree&) = delete;
+  ContainerTree& operator=(const ContainerTree&) = delete;
+
+  static const fuse_lowlevel_ops& operations();
+  void set_epoch(std::uint16_t) {}  // node ids are computed, the same for every server
+  void start();
+  void stop();
+
+  // The owner of the container whose pid 1 has host pid `pid`; nullopt when
+  // `pid` is not the init of a pid namespace other than the host's.
+  struct Owner {
+    uid_t uid = 0;
+    gid_t gid = 0;
+  };
+  std::optional<Owner> container(pid_t pid) const;
+  struct stat attr(std::uint64_t ino);
+  Text content(std::uint64_t ino, bool fresh);
+  void forget(std::uint64_t ino);
+
+ private:
+  struct Snapshot {
+    Text text;
+    timespec mtime{};
+    std::chrono::steady_clock::time_point made{};
+  };
+  void trim_locked();
+
+  std::unique_ptr<CgroupTree> cgroups_;
+  LoadSampler sampler_;
+  ProcFiles files_;
+  std::mutex mutex_;
+  std::unordered_map<std::uint64_t, Snapshot> snapshots_;
+};
+
+}  // namespace nestbox::fs

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+// nestbox-fs --container-tree: a container's files by the host pid of its
+// pid 1, served from the page cache, refreshed within 100 ms, walkable only
+// by the container's owner, kept across a live upgrade.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "fs_fixture.hpp"
+
+namespace nestbox::fs::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The only child of `parent` (by the ppid field of /proc/<pid>/stat), or -1.
+pid_t child_of(pid_t parent) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = slurp("/proc/" + name + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+class ContainerTreeTest : public FsTest {
+ protected:
+  void SetUp() override {
+    extra_args_ = {"--container-tree"};
+    FsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    cg_ = sandbox().make("ct");
+    tree().set_limit(cg_, "memory.max", "268435456");
+    // A container: pid 1 of a new pid namespace (unshare's child), in cg_.
+    testkit::RunOptions in_cg;
+    in_cg.cgroup = cg_;
+    container_ = std::make_unique<testkit::Child>(
+        testkit::Child::spawn({"unshare", "--fork", "--pid", "--kill-child", "sleep", "600"}, in_cg));
+    for (int i = 0; i < 100 && init_ <= 0; ++i) {
+      init_ = child_of(container_->pid());
+      if (init_ <= 0) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_GT(init_, 0) << "no container init";
+  }
+  void TearDown() override {
+    container_.reset();
+    FsTest::TearDown();
+  }
+  std::string file(const std::string& name) const { return mnt(std::to_string(init_) + "/proc/" + name); }
+
+  CgroupPath cg_;
+  std::unique_ptr<testkit::Child> container_;
+  pid_t init_ = -1;
+};
+
+TEST_F(ContainerTreeTest, AContainersFilesShowItsLimitsAndFollowThemWithin100ms) {
+  EXPECT_EQ(kb(slurp(file("meminfo")), "MemTotal"), 262144u);
+  EXPECT_NE(slurp(file("cpuinfo")).find("processor"), std::string::npos);
+  EXPECT_NE(slurp(file("stat")).find("cpu "), std::string::npos);
+  EXPECT_FALSE(slurp(file("uptime")).empty());
+  // Re-reads, as monitoring agents make them, all see one whole rendering.
+  for (int i = 0; i < 2000; ++i) {
+    const std::string text = slurp(file("meminfo"));
+    ASSERT_EQ(kb(text, "MemTotal"), 262144u) << "read " << i;
+    ASSERT_EQ(text.back(), '\n');
+  }
+  // A new limit shows once the cached attributes expire (50 ms) and the
+  // rendering is renewed (50 ms).
+  tree().set_limit(cg_, "memory.max", "134217728");
+  const auto changed = std::chrono::steady_clock::now();
+  std::uint64_t total = 0;
+  while (std::chrono::steady_clock::now() - changed < 5s) {
+    total = kb(slurp(file("meminfo")), "MemTotal");
+    if (total == 131072u) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(total, 131072u);
+  std::cout << "container tree: new limit seen after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - changed).count()
+            << " ms\n";
+}
+
+TEST_F(ContainerTreeTest, OnlyAContainersInitNamesADirectoryAndOnlyItsOwnerWalksIn) {
+  struct stat st {};
+  EXPECT_EQ(::stat(mnt(std::to_string(::getpid())).c_str(), &st), -1) << "not a container's init";
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(::stat(mnt("1").c_str(), &st), -1) << "the host's init is not a container's";
+  for (const char* bad : {"01", "self", "0", "99999999"}) {
+    EXPECT_EQ(::stat(mnt(bad).c_str(), &st), -1) << bad;
+  }
+  ASSERT_EQ(::stat(mnt(std::to_string(init_)).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0500u);
+  EXPECT_EQ(st.st_uid, 0u);  // this container's init runs as root
+  // Another user can neither list the tree nor walk into the container.
+  const auto& user = testkit::test_user();
+  auto ls = user.run({"ls", mount_->mountpoint()});
+  EXPECT_NE(ls.exit_code, 0) << ls.out;
+  auto cat = user.run({"cat", file("meminfo")});
+  EXPECT_NE(cat.exit_code, 0) << cat.out;
+  EXPECT_NE(cat.err.find("Permission denied"), std::string::npos) << cat.err;
+  // Once the container is gone, so is its directory.
+  container_.reset();
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    gone = ::stat(file("meminfo").c_str(), &st) != 0;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone);
+}
+
+TEST_F(ContainerTreeTest, FilesStayReadableAcrossALiveUpgrade) {
+  EXPECT_EQ(kb(slurp(file("meminfo")), "MemTotal"), 262144u);
+  ASSERT_EQ(::kill(mount_->daemon_pid(), SIGUSR1), 0);
+  // Reads through the upgrade: the node ids are the same for every server.
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  int reads = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(kb(slurp(file("meminfo")), "MemTotal"), 262144u) << "read " << reads;
+    ++reads;
+  }
+  EXPECT_GT(reads, 0);
+  EXPECT_NE(slurp(mount_->log_path()).find("upgrade: server"), std::string::npos) << slurp(mount_->log_path());
+}
+
+}  // namespace
+}  // namespace nestbox::fs::test
