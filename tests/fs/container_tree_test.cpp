@@ -19,28 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// The only child of `parent` (by the ppid field of /proc/<pid>/stat), or -1.
-pid_t child_of(pid_t parent) {
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = slurp("/proc/" + name + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent) return static_cast<pid_t>(std::stol(name));
-  }
-  return -1;
-}
-
 class ContainerTreeTest : public FsTest {
  protected:
   void SetUp() override {
@@ -55,7 +33,8 @@ class ContainerTreeTest : public FsTest {
     container_ = std::make_unique<testkit::Child>(
         testkit::Child::spawn({"unshare", "--fork", "--pid", "--kill-child", "sleep", "600"}, in_cg));
     for (int i = 0; i < 100 && init_ <= 0; ++i) {
-      init_ = child_of(container_->pid());
+      auto kids = children_of(container_->pid());
+      init_ = kids.size() == 1 ? kids.front() : -1;
       if (init_ <= 0) std::this_thread::sleep_for(20ms);
     }
     ASSERT_GT(init_, 0) << "no container init";

@@ -38,5 +38,9 @@ class FsTest : public ::testing::Test {
 
 // "Key:   123 kB" -> 123 from a meminfo-style text; fails the test when absent.
 std::uint64_t kb(std::string_view text, std::string_view key);
+// A whole file ("" when unreadable).
+std::string slurp(const std::string& path);
+// Children of `parent` (by the ppid field of /proc/<pid>/stat).
+std::vector<pid_t> children_of(pid_t parent);
 
 }  // namespace nestbox::fs::test

@@ -16,11 +16,6 @@ namespace {
 
 constexpr std::uint64_t kLimitMiB = 64;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 double boottime() {
   timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);

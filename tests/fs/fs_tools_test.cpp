@@ -29,11 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 std::vector<unsigned> host_online() { return parse_cpu_list(slurp("/sys/devices/system/cpu/online")); }
 
 double now_seconds() {

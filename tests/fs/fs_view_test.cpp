@@ -16,11 +16,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 class FsViewTest : public FsTest {
  protected:
   void SetUp() override {

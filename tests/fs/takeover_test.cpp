@@ -28,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fs_fixture.hpp"
 #include "nestbox/parse.hpp"
 #include "nestbox/unique_fd.hpp"
 #include "testkit.hpp"
@@ -37,29 +38,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace tk = nestbox::testkit;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Children of `parent` (by the ppid field of /proc/<pid>/stat).
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = slurp("/proc/" + name + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
-  }
-  return out;
-}
 
 std::string memtotal_line(const std::string& text) {
   std::istringstream in(text);
