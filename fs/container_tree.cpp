@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "container_nodes.hpp"
@@ -24,12 +25,19 @@ ContainerTree& self(fuse_req_t req) { return *static_cast<ContainerTree*>(fuse_r
 [[noreturn]] void not_found() { throw Error(Errc::NotFound, "no such node", ENOENT); }
 
 void op_init(void*, fuse_conn_info* conn) {
-  // No OPEN and FLUSH round trips (their handlers are absent: the kernel gets
-  // ENOSYS once and stops asking), and cached pages dropped when a GETATTR
-  // shows a new mtime.
+  // Cached pages dropped when a GETATTR shows a new mtime; the NO_OPEN
+  // capabilities tell the kernel an ENOSYS below is meant.
   for (unsigned cap : {FUSE_CAP_NO_OPEN_SUPPORT, FUSE_CAP_NO_OPENDIR_SUPPORT, FUSE_CAP_AUTO_INVAL_DATA})
     if (conn->capable & cap) conn->want |= cap;
 }
+
+// OPEN, OPENDIR and FLUSH are answered ENOSYS: the kernel then stops sending
+// them on this connection, opens keep the page cache (its default without an
+// OPEN reply) and no RELEASE follows. libfuse, given no handler, would answer
+// OPEN with success and no keep_cache: a round trip and a dropped cache on
+// every open (measured: 20,000 opens, 20,000 OPEN, READ and RELEASE).
+void op_open(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, ENOSYS); }
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, ENOSYS); }
 
 void reply_entry(fuse_req_t req, std::uint64_t ino, const struct stat& st) {
   fuse_entry_param e{};
@@ -100,7 +108,10 @@ fuse_lowlevel_ops make_ops() {
   ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
   ops.read = op_read;
-  // No open, flush, release, opendir: see the header.
+  ops.open = op_open;
+  ops.opendir = op_open;
+  ops.flush = op_flush;
+  // No release or releasedir: never sent once OPEN and OPENDIR are refused.
   return ops;
 }
 

@@ -2,8 +2,9 @@
 // The per-container, page-cached tree (nestbox-fs --container-tree, layout in
 // container_nodes.hpp): every file's content is a function of one container
 // (the cgroup and pid namespace of its pid 1), not of whoever reads it, so the
-// kernel's page cache can serve it. OPEN and FLUSH are not implemented (the
-// kernel then stops sending them for the connection) and a read is served from
+// kernel's page cache can serve it. OPEN, OPENDIR and FLUSH are answered
+// ENOSYS (the kernel then stops sending them for the connection, and keeps the
+// cached pages across opens) and a read is served from
 // the cache while the file's attributes are valid: GETATTR renders (sharing a
 // rendering for kRefresh), answers the rendering's size and an mtime that moves
 // when the content changes (FUSE_CAP_AUTO_INVAL_DATA drops the stale pages),

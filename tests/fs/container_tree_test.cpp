@@ -2,11 +2,13 @@
 // nestbox-fs --container-tree: a container's files by the host pid of its
 // pid 1, served from the page cache, refreshed within 100 ms, walkable only
 // by the container's owner, kept across a live upgrade.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,7 +24,7 @@ using namespace std::chrono_literals;
 class ContainerTreeTest : public FsTest {
  protected:
   void SetUp() override {
-    extra_args_ = {"--container-tree"};
+    extra_args_.insert(extra_args_.begin(), "--container-tree");
     FsTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     cg_ = sandbox().make("ct");
@@ -75,6 +77,62 @@ TEST_F(ContainerTreeTest, AContainersFilesShowItsLimitsAndFollowThemWithin100ms)
   std::cout << "container tree: new limit seen after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - changed).count()
             << " ms\n";
+}
+
+// How often the daemon was asked `opcode` (libfuse's debug log, "-o debug").
+std::size_t requests(const std::string& log, const std::string& opcode) {
+  const std::string needle = "opcode: " + opcode + " ";
+  std::size_t n = 0;
+  for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+  return n;
+}
+
+class ContainerTreeCacheTest : public ContainerTreeTest {
+ protected:
+  void SetUp() override {
+    extra_args_ = {"-o", "debug"};
+    ContainerTreeTest::SetUp();
+  }
+};
+
+TEST_F(ContainerTreeCacheTest, ReopenedFilesAreServedFromThePageCacheNotTheDaemon) {
+  // What a monitoring agent does: open, read to the end, close, again.
+  constexpr int kReads = 3000;
+  for (int i = 0; i < kReads; ++i) ASSERT_EQ(kb(slurp(file("meminfo")), "MemTotal"), 262144u) << "read " << i;
+  const std::string log = slurp(mount_->log_path());
+  ASSERT_GT(requests(log, "INIT"), 0u) << "no debug log from the daemon";
+  const std::size_t opens = requests(log, "OPEN"), releases = requests(log, "RELEASE"),
+                    reads = requests(log, "READ");
+  std::cout << "container tree: " << kReads << " open/read/close cost the daemon " << opens << " OPEN, " << releases
+            << " RELEASE, " << reads << " READ, " << requests(log, "GETATTR") << " GETATTR\n";
+  // The kernel asks OPEN once, is told it need not, and never again.
+  EXPECT_LE(opens, 1u);
+  EXPECT_EQ(releases, 0u);
+  // READs only when the content moved (at most about once per 50 ms).
+  EXPECT_LT(reads, static_cast<std::size_t>(kReads / 10));
+}
+
+TEST_F(ContainerTreeTest, AFileKeptOpenAndReReadFromOffsetZeroFollowsALimit) {
+  // What top and free -s do: one descriptor, lseek(0) and read, forever.
+  const int fd = ::open(file("meminfo").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  auto reread = [fd] {
+    std::string text(8192, '\0');
+    EXPECT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+    const ssize_t n = ::read(fd, text.data(), text.size());
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return text;
+  };
+  EXPECT_EQ(kb(reread(), "MemTotal"), 262144u);
+  tree().set_limit(cg_, "memory.max", "134217728");
+  const auto changed = std::chrono::steady_clock::now();
+  std::uint64_t total = 0;
+  while (std::chrono::steady_clock::now() - changed < 5s && total != 131072u) {
+    total = kb(reread(), "MemTotal");
+    std::this_thread::sleep_for(5ms);
+  }
+  ::close(fd);
+  EXPECT_EQ(total, 131072u);
 }
 
 TEST_F(ContainerTreeTest, OnlyAContainersInitNamesADirectoryAndOnlyItsOwnerWalksIn) {
