@@ -157,10 +157,13 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("-w,--workdir", r.workdir, "Working directory inside (default /)")->type_name("DIR");
   app.add_flag("-t,--tty", r.tty, "Allocate a pseudo-terminal inside and connect it to this one");
   app.add_option("--fs", r.fs_mount, "Where nestbox-fs is mounted")->type_name("MOUNTPOINT");
-  app.add_option("--fs-tree", r.fs_tree,
-                 "Where nestbox-fs --container-tree is mounted: the /proc files come from the container's own "
-                 "directory there (served from the page cache)")
-      ->type_name("MOUNTPOINT");
+  CLI::Option* fs_tree =
+      app.add_option("--fs-tree", r.fs_tree,
+                     "Where nestbox-fs --container-tree is mounted (default /var/lib/nestbox/tree, used if mounted): "
+                     "the /proc files come from the container's own directory there, served from the page cache")
+          ->type_name("MOUNTPOINT");
+  bool no_fs_tree = false;
+  app.add_flag("--no-fs-tree", no_fs_tree, "Take every file from --fs, never from a --container-tree mount");
   app.add_flag("--no-fs", r.no_fs, "Do not bind nestbox-fs files over /proc and /sys");
   app.add_flag("--no-cgroup", r.no_cgroup, "Do not use nestbox-cgmgr (no limits; for testing)");
   app.add_option("--bus", r.bus, "D-Bus address of nestbox-cgmgr (default: system bus)")
@@ -221,7 +224,10 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
       if (!r.workdir.empty()) r.workdir = normalize_container_path(r.workdir);
       if (r.fs_mount.empty() || r.fs_mount.front() != '/')
         throw Error(Errc::InvalidValue, "--fs '" + r.fs_mount + "': must be an absolute path");
-      if (!r.fs_tree.empty() && r.fs_tree.front() != '/')
+      r.fs_tree_asked = fs_tree->count() > 0;
+      if (no_fs_tree && r.fs_tree_asked) throw Error(Errc::InvalidValue, "--fs-tree and --no-fs-tree contradict");
+      if (no_fs_tree) r.fs_tree.clear();
+      if (r.fs_tree_asked && (r.fs_tree.empty() || r.fs_tree.front() != '/'))
         throw Error(Errc::InvalidValue, "--fs-tree '" + r.fs_tree + "': must be an absolute path");
       if (r.swap && !r.memory) throw Error(Errc::InvalidValue, "--swap needs --memory");
       r.limits = compute_limits(r);

@@ -28,7 +28,10 @@ struct RunOptions {
   std::string workdir;                  // empty: "/" (or the caller's cwd if it exists inside)
   bool tty = false;
   std::string fs_mount = "/var/lib/nestbox/fs";
-  std::string fs_tree;                  // nestbox-fs --container-tree mountpoint; empty: not used
+  // nestbox-fs --container-tree mountpoint, used when something is mounted
+  // there (a warning if it was asked for and is not); empty: not used.
+  std::string fs_tree = "/var/lib/nestbox/tree";
+  bool fs_tree_asked = false;           // --fs-tree was given
   bool no_fs = false;                   // do not bind nestbox-fs files
   bool no_cgroup = false;               // do not ask nestbox-cgmgr (no limits possible)
   std::string bus;                      // empty: the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured)

@@ -60,6 +60,27 @@ TEST(Options, AllRunOptions) {
   EXPECT_EQ(r.limits.at("pids.max"), "50");
 }
 
+TEST(Options, TheTreeIsUsedFromItsDefaultPlaceUnlessRefused) {
+  auto d = parse({"true"});
+  ASSERT_TRUE(d.invocation) << d.err;
+  EXPECT_EQ(d.invocation->run.fs_tree, "/var/lib/nestbox/tree");
+  EXPECT_FALSE(d.invocation->run.fs_tree_asked);  // no warning if nothing is mounted there
+  auto a = parse({"--fs-tree", "/mnt/tree", "true"});
+  ASSERT_TRUE(a.invocation) << a.err;
+  EXPECT_EQ(a.invocation->run.fs_tree, "/mnt/tree");
+  EXPECT_TRUE(a.invocation->run.fs_tree_asked);
+  auto n = parse({"--no-fs-tree", "true"});
+  ASSERT_TRUE(n.invocation) << n.err;
+  EXPECT_TRUE(n.invocation->run.fs_tree.empty());
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--fs-tree", "/mnt/tree", "--no-fs-tree", "true"}, {"--fs-tree", "tree", "true"}, {"--fs-tree", "", "true"}}) {
+    auto o = parse(bad);
+    EXPECT_FALSE(o.invocation) << bad[0] << " " << bad[1];
+    EXPECT_EQ(o.exit_code, kExitLauncherError);
+    EXPECT_NE(o.err.find("--fs-tree"), std::string::npos) << o.err;
+  }
+}
+
 TEST(Options, BadInputIsExit125WithAMessage) {
   const std::vector<std::vector<std::string>> bad = {
       {"--bogus", "true"},          {"--memory", "12Q", "true"},    {"--memory", "-5", "true"},

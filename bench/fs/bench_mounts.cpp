@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -69,13 +72,48 @@ DaemonMount::~DaemonMount() {
   }
 }
 
-long DaemonMount::status_kb(const std::string& key) const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+std::vector<pid_t> DaemonMount::processes() const {
+  std::vector<pid_t> out;
+  if (pid_ <= 0) return out;
+  out.push_back(pid_);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    // Children of every thread (a thread may have forked the server).
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(out[i]) + "/task", ec)) {
+      std::ifstream in(task.path() / "children");
+      pid_t kid = 0;
+      while (in >> kid) out.push_back(kid);
+    }
   }
-  return -1;
+  return out;
+}
+
+long DaemonMount::status_kb(const std::string& key) const {
+  long total = -1;
+  for (pid_t p : processes()) {
+    std::ifstream in("/proc/" + std::to_string(p) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(key + ":", 0) == 0) total = std::max(total, 0L) + std::stol(line.substr(key.size() + 1));
+    }
+  }
+  return total;
+}
+
+double DaemonMount::cpu_seconds() const {
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (pid_t p : processes()) {
+    std::ifstream in("/proc/" + std::to_string(p) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command's closing parenthesis: state is field 3,
+    // utime 14 and stime 15.
+    auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    auto f = split_ws(std::string_view(text).substr(close + 1));
+    if (f.size() > 12) total += (std::stod(std::string(f[11])) + std::stod(std::string(f[12]))) / tick;
+  }
+  return total;
 }
 
 }  // namespace nestbox::bench

@@ -20,10 +20,15 @@ class DaemonMount {
   const std::string& name() const { return name_; }
   const std::string& mountpoint() const { return mountpoint_; }
   pid_t pid() const { return pid_; }
-  // VmHWM of the daemon in kB.
-  // A field of /proc/PID/status in kB (VmHWM: peak resident set, shared
-  // library pages included; RssAnon: the daemon's own memory now), -1 if absent.
+  // The daemon's processes: the one started and its descendants (nestbox-fs
+  // serves from a child of its supervisor).
+  std::vector<pid_t> processes() const;
+  // A field of /proc/PID/status in kB summed over processes() (VmHWM: peak
+  // resident set, shared library pages included; RssAnon: the daemon's own
+  // memory now), -1 if absent.
   long status_kb(const std::string& key) const;
+  // User plus system CPU time of processes(), all threads, in seconds.
+  double cpu_seconds() const;
 
  private:
   std::string name_;

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,10 +21,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 
 #include "bench_mounts.hpp"
+#include "scale_run.hpp"
 #include "nestbox/cgroup_tree.hpp"
 
 namespace {
@@ -154,6 +157,46 @@ Result measure(CgroupTree& tree, const std::vector<CgroupPath>& cgroups, const s
   return r;
 }
 
+// The scale run (scale_run.hpp): `n` live containers, each with a reader of
+// meminfo, stat and cpuinfo every 100 ms, against each daemon in turn.
+void scale(CgroupTree& tree, Cgroups& cgroups, std::size_t n, double seconds, const bench::DaemonMount& nb,
+           const bench::DaemonMount& ct, const bench::DaemonMount& lx) {
+  cgroups.grow(n);
+  const std::vector<CgroupPath> cgs(cgroups.paths().begin(), cgroups.paths().begin() + static_cast<std::ptrdiff_t>(n));
+  bench::Containers live(tree, cgs);
+  const auto& inits = live.inits();
+  struct Mode {
+    const char* name;
+    const bench::DaemonMount* daemon;
+    std::function<std::string(std::size_t)> prefix;
+  };
+  const Mode modes[] = {
+      {"ct", &ct, [&](std::size_t i) { return ct.mountpoint() + "/" + std::to_string(inits[i]) + "/proc/"; }},
+      {"nb", &nb, [&](std::size_t) { return nb.mountpoint() + "/proc/"; }},
+      {"lx", &lx, [&](std::size_t) { return lx.mountpoint() + "/proc/"; }},
+      {"kernel", nullptr, [](std::size_t) { return std::string("/proc/"); }},
+  };
+  std::printf("\nscale: %zu live containers (pid 1 of its own pid namespace, its own cgroup and memory limit), "
+              "each with a reader of meminfo, stat, cpuinfo every 100 ms (%.0f reads/s asked), %.0f s per daemon\n",
+              n, static_cast<double>(n) * 30, seconds);
+  std::printf("%-7s | %9s %8s | %8s %8s | %9s %12s | %9s %9s\n", "daemon", "reads/s", "failed", "p50 us", "p99 us",
+              "CPU s", "CPU s per 1M", "RSS kB", "HWM kB");
+  double per_million[4] = {};
+  int m = 0;
+  for (const auto& mode : modes) {
+    const bench::ScaleResult r = bench::scale_run(tree, cgs, mode.prefix, mode.daemon, seconds);
+    per_million[m] = r.reads ? r.daemon_cpu_s / static_cast<double>(r.reads) * 1e6 : 0;
+    std::printf("%-7s | %9.0f %8llu | %8.1f %8.1f | %9.2f %12.2f | %9ld %9ld\n", mode.name,
+                static_cast<double>(r.reads) / r.seconds, static_cast<unsigned long long>(r.failures), r.p50_us,
+                r.p99_us, r.daemon_cpu_s, per_million[m], r.rss_kb, r.hwm_kb);
+    ++m;
+  }
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  std::printf("daemon CPU per 1M reads: lxcfs / tree %.1fx, lxcfs / compatible %.1fx, compatible / tree %.1fx\n",
+              ratio(per_million[2], per_million[0]), ratio(per_million[2], per_million[1]),
+              ratio(per_million[1], per_million[0]));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,10 +205,17 @@ int main(int argc, char** argv) {
   std::string lxcfs = "/usr/bin/lxcfs";
   double seconds = 1.0;
   std::size_t rss_cgroups = 1000;
+  std::size_t containers = 1000;
+  double scale_seconds = 10.0;
   app.add_option("--nestbox-fs", nestbox_fs, "nestbox-fs binary")->capture_default_str();
   app.add_option("--lxcfs", lxcfs, "lxcfs binary")->capture_default_str();
   app.add_option("--seconds", seconds, "Seconds per measurement")->capture_default_str();
   app.add_option("--rss-cgroups", rss_cgroups, "Cgroups read before peak RSS is taken")->capture_default_str();
+  app.add_option("--containers", containers, "Live containers in the scale run (0: no scale run)")
+      ->capture_default_str();
+  app.add_option("--scale-seconds", scale_seconds, "Seconds of the scale run per daemon")->capture_default_str();
+  bool scale_only = false;
+  app.add_flag("--scale-only", scale_only, "Only the scale run (no per-file table, no RSS pass)");
   CLI11_PARSE(app, argc, argv);
   if (geteuid() != 0) {
     std::fprintf(stderr, "nestbox_fs_bench: needs root (cgroups, mounts)\n");
@@ -191,9 +241,13 @@ int main(int argc, char** argv) {
     bench::DaemonMount ct("nestbox-fs tree", {nestbox_fs, "-f", "--log-level=warn", "--container-tree"},
                           (dir / "ct").string());
     // The container the tree serves: pid 1 of a new pid namespace in the first cgroup.
+    // Both processes are killed: the namespace's pid 1 would otherwise outlive
+    // the bench, keeping its cgroup busy and the bench's stdout open.
     struct Container {
       pid_t unshare = -1;
+      pid_t init = -1;
       ~Container() {
+        if (init > 0) ::kill(init, SIGKILL);
         if (unshare > 0) {
           ::kill(unshare, SIGKILL);
           ::waitpid(unshare, nullptr, 0);
@@ -204,6 +258,7 @@ int main(int argc, char** argv) {
     if (::pipe(ready) != 0) throw std::runtime_error("pipe failed");
     container.unshare = fork();
     if (container.unshare == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       try {
         tree->attach(fifty.front(), getpid());
       } catch (...) {
@@ -212,6 +267,7 @@ int main(int argc, char** argv) {
       if (::unshare(CLONE_NEWPID) != 0) _exit(3);
       pid_t init = fork();  // pid 1 of the new namespace
       if (init == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // and if the bench itself dies
         for (;;) ::pause();
       }
       if (::write(ready[1], &init, sizeof init) != sizeof init) _exit(4);
@@ -222,6 +278,7 @@ int main(int argc, char** argv) {
     pid_t init = -1;
     if (::read(ready[0], &init, sizeof init) != sizeof init || init <= 0)
       throw std::runtime_error("the container for the tree did not start");
+    container.init = init;
     ::close(ready[0]);
     const std::string ct_dir = ct.mountpoint() + "/" + std::to_string(init) + "/proc/";
     bench::DaemonMount lx("lxcfs", {lxcfs, "-f", "-p", (dir / "lxcfs.pid").string()}, (dir / "lx").string());
@@ -239,6 +296,7 @@ int main(int argc, char** argv) {
                 "kern op/s", "p50 us", "nb/lx", "ct/lx", "ct/kern", "nb/floor");
     auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
     for (int threads : {1, 2, 8}) {
+      if (scale_only) break;
       Result floor = measure(*tree, fifty, nb.mountpoint() + "/.nestbox/static", threads, seconds, sh);
       std::printf("%-8s %3d | %9.0f %7.1f %7.1f |\n", "static", threads, floor.ops_per_s, floor.p50, floor.p99);
       for (const char* file : {"meminfo", "cpuinfo", "stat", "uptime"}) {
@@ -256,6 +314,7 @@ int main(int argc, char** argv) {
     }
 
     // Peak RSS once every one of `rss_cgroups` cgroups has read every file.
+    if (scale_only) rss_cgroups = 0;
     cgroups.grow(rss_cgroups);
     pid_t kid = fork();
     if (kid == 0) {
@@ -278,6 +337,8 @@ int main(int argc, char** argv) {
                 cgroups.paths().size(), nb.status_kb("VmHWM"), lx.status_kb("VmHWM"), nb.status_kb("RssAnon"),
                 lx.status_kb("RssAnon"));
     munmap(mem, sizeof(Shared));
+
+    if (containers > 0) scale(*tree, cgroups, containers, scale_seconds, nb, ct, lx);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nestbox_fs_bench: %s\n", e.what());
     return 1;

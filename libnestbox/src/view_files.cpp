@@ -47,6 +47,18 @@ bool is_fuse_mount(const std::string& path) noexcept {
   return ::statfs(path.c_str(), &sfs) == 0 && sfs.f_type == kFuseMagic;
 }
 
+bool procfs_is_the_hosts(const std::string& proc) noexcept {
+  try {
+    UniqueFd dir(::open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return false;
+    const auto status = read_file_beneath(dir.get(), "2/status");
+    if (!status) return false;
+    return status->starts_with("Name:\tkthreadd\n") && status->find("\nPPid:\t0\n") != std::string::npos;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::vector<std::string> view_files_in(const std::string& fs_root, const std::string& host_block) {
   std::vector<std::string> files;
   for (const auto& rel : kViewFiles)

@@ -19,6 +19,23 @@ TEST(ViewFiles, ListsWhatTheTreeHoldsInTheListsOrder) {
   EXPECT_EQ(view_files_in(fs.path(), host.path()), (Files{"proc/meminfo", "proc/uptime", "sys/devices/system/cpu"}));
 }
 
+TEST(ViewFiles, OnlyTheInitialPidNamespacesProcfsShowsKthreaddAsPid2) {
+  testing::FixtureDir host;
+  host.write("2/status", "Name:\tkthreadd\nUmask:\t0000\nState:\tS (sleeping)\nTgid:\t2\nNgid:\t0\nPid:\t2\nPPid:\t0\n");
+  EXPECT_TRUE(procfs_is_the_hosts(host.path()));
+  // A container's pid 2: any process of its own, with a parent inside.
+  testing::FixtureDir container;
+  container.write("2/status", "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t2\nNgid:\t0\nPid:\t2\nPPid:\t1\n");
+  EXPECT_FALSE(procfs_is_the_hosts(container.path()));
+  // Named kthreadd by its own choice, its parent still shows.
+  testing::FixtureDir impostor;
+  impostor.write("2/status", "Name:\tkthreadd\nPid:\t2\nPPid:\t1\n");
+  EXPECT_FALSE(procfs_is_the_hosts(impostor.path()));
+  testing::FixtureDir empty;  // no pid 2 visible (hidepid=2, or a young namespace)
+  EXPECT_FALSE(procfs_is_the_hosts(empty.path()));
+  EXPECT_FALSE(procfs_is_the_hosts(empty.path() + "/missing"));
+}
+
 TEST(ViewFiles, BlockStatsOnlyForDevicesInUseSorted) {
   testing::FixtureDir fs;
   fs.write("proc/meminfo", "");

@@ -39,6 +39,7 @@ check_prefix() {
     ["$prefix/share/nestbox/lxc-mount-hook"]=x
     ["$hooks_dir/nestbox-fs.json"]=f
     ["$prefix/lib/systemd/system/nestbox-fs.service"]=f
+    ["$prefix/lib/systemd/system/nestbox-fs-tree.service"]=f
     ["$prefix/lib/systemd/system/nestbox-cgmgr.service"]=f
     ["$policy_dir/org.nestbox.CgroupManager1.conf"]=f
     ["$prefix/share/dbus-1/system-services/org.nestbox.CgroupManager1.service"]=f

@@ -44,6 +44,9 @@ for s in postinst prerm postrm; do
 done
 grep -q 'systemctl reload nestbox-fs.service' "$work/control/postinst" &&
   pass "postinst upgrades nestbox-fs in place (reload)" || fail "postinst does not reload nestbox-fs on upgrade"
+grep -q 'systemctl reload nestbox-fs-tree.service' "$work/control/postinst" &&
+  pass "postinst upgrades nestbox-fs-tree in place (reload)" ||
+  fail "postinst does not reload nestbox-fs-tree on upgrade"
 
 # 3. Files: the package holds what an install for /usr lays out, nothing else.
 DESTDIR=$work/destdir cmake --install "$build" --prefix /usr >"$work/install.log" 2>&1 ||

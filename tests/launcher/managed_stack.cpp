@@ -74,8 +74,16 @@ void ManagedStackTest::TearDown() {
   EXPECT_TRUE(eventually([&] { return !g_stack->sandbox->tree().exists(cg); })) << "leftover cgroup " << cg.str();
 }
 
+// The files come from this stack's nestbox-fs alone, not from a per-container
+// tree the host may have mounted at the default place, unless a test asks.
+void ManagedStackTest::add_tree_choice(std::vector<std::string>& full, const std::vector<std::string>& args) {
+  const auto dashdash = std::find(args.begin(), args.end(), "--");
+  if (std::find(args.begin(), dashdash, "--fs-tree") == dashdash) full.push_back("--no-fs-tree");
+}
+
 testkit::CommandResult ManagedStackTest::run(const std::vector<std::string>& args) {
   std::vector<std::string> full{"--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(), "--name", name_};
+  add_tree_choice(full, args);
   full.insert(full.end(), args.begin(), args.end());
   return run_launcher(g_stack->launcher, full);
 }
@@ -87,6 +95,7 @@ testkit::Child ManagedStackTest::spawn(const std::vector<std::string>& args) {
   as_user.gid = user.gid;
   std::vector<std::string> full{g_stack->launcher, "--bus", g_stack->bus->address(), "--fs", g_stack->fs->mountpoint(),
                                 "--name",          name_};
+  add_tree_choice(full, args);
   full.insert(full.end(), args.begin(), args.end());
   return testkit::Child::spawn(full, as_user);
 }

@@ -35,6 +35,7 @@ class ManagedStackTest : public ::testing::Test {
   testkit::CommandResult run(const std::vector<std::string>& args);
   // The same command line, started in the background (for exec tests).
   testkit::Child spawn(const std::vector<std::string>& args);
+  static void add_tree_choice(std::vector<std::string>& full, const std::vector<std::string>& args);
   // Waits until `nestbox-run list` shows name_.
   bool listed();
   const std::string& launcher() const;

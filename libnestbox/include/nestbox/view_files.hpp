@@ -24,6 +24,12 @@ inline constexpr std::size_t kMaxBlockBinds = 64;
 // Whether `path` is the root of a FUSE mount (statfs magic). Never throws.
 bool is_fuse_mount(const std::string& path) noexcept;
 
+// Whether the procfs at `proc` is the initial pid namespace's, whose pids are
+// the names in nestbox-fs --container-tree: only there is kthreadd pid 2, a
+// child of no process (kernel threads are in no other pid namespace). False
+// inside a container, and where pid 2 cannot be read (hidepid). Never throws.
+bool procfs_is_the_hosts(const std::string& proc = "/proc") noexcept;
+
 // Which of kViewFiles the tree at `fs_root` holds (readable by this process),
 // then `sys/block/<dev>/stat` for each device the tree lists whose host
 // device (`host_block`/<dev>/size) has a size, at most kMaxBlockBinds of them,

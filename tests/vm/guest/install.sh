@@ -34,14 +34,15 @@ exec_paths() {
 # install_nestbox [UNIT...]: the project's Debian package (built on the host
 # with `cmake --build BUILD --target package`, NESTBOX_VM_DEB) installed with
 # dpkg, as an administrator would; its postinst must have started both units.
-# Then each given unit (default: nestbox-cgmgr.service and nestbox-fs.service)
+# Then each given unit (default: nestbox-cgmgr.service, nestbox-fs.service and
+# nestbox-fs-tree.service)
 # must be where systemd finds it, name installed programs, and pass
 # systemd-analyze verify. The units are stopped again so that the checks
 # after this one see D-Bus activation and a first start.
 install_nestbox() {
   local f p unit dir out
   local -a units=("$@")
-  ((${#units[@]})) || units=(nestbox-cgmgr.service nestbox-fs.service)
+  ((${#units[@]})) || units=(nestbox-cgmgr.service nestbox-fs.service nestbox-fs-tree.service)
   if [[ -z ${NESTBOX_VM_DEB:-} || ! -f $NESTBOX_VM_DEB ]]; then
     fail "install: the .deb" "no package built on the host (${NESTBOX_VM_DEB:-unset})"
     return 1
@@ -55,15 +56,15 @@ install_nestbox() {
     return 1
   fi
   local inactive=""
-  for unit in nestbox-fs.service nestbox-cgmgr.service; do
+  local shipped=(nestbox-fs.service nestbox-fs-tree.service nestbox-cgmgr.service) enabled=""
+  for unit in "${shipped[@]}"; do
     wait_for 60 systemctl is-active -q "$unit" || inactive+=" $unit:$(systemctl is-active "$unit")"
+    systemctl is-enabled -q "$unit" || enabled+=" $unit:$(systemctl is-enabled "$unit")"
   done
-  check "install: the package's postinst started nestbox-fs and nestbox-cgmgr" "not active:$inactive" \
-    test -z "$inactive"
-  check "install: the package enabled both units" \
-    "nestbox-fs $(systemctl is-enabled nestbox-fs.service), nestbox-cgmgr $(systemctl is-enabled nestbox-cgmgr.service)" \
-    sh -c 'systemctl is-enabled -q nestbox-fs.service && systemctl is-enabled -q nestbox-cgmgr.service'
-  systemctl stop nestbox-cgmgr.service nestbox-fs.service >/dev/null 2>&1
+  check "install: the package's postinst started nestbox-fs, nestbox-fs-tree and nestbox-cgmgr" \
+    "not active:$inactive" test -z "$inactive"
+  check "install: the package enabled the three units" "not enabled:$enabled" test -z "$enabled"
+  systemctl stop "${shipped[@]}" >/dev/null 2>&1
   declare -A programs=()
   for unit in "${units[@]}"; do
     f=

@@ -41,9 +41,9 @@ phase "guest facts"
 check_system
 units=()
 if wants cgmgr || wants delegation || wants launcher; then
-  units=(nestbox-cgmgr.service nestbox-fs.service)
+  units=(nestbox-cgmgr.service nestbox-fs.service nestbox-fs-tree.service)
 elif wants fs; then
-  units=(nestbox-fs.service)
+  units=(nestbox-fs.service nestbox-fs-tree.service)
 fi
 if ((${#units[@]})); then
   phase "install"
