@@ -22,7 +22,7 @@
 # kept in that directory's console.log.
 #
 # Environment: NESTBOX_VM_KERNEL, NESTBOX_VM_TESTS, NESTBOX_VM_CHECKS (the options'
-# defaults), NESTBOX_VM_TIMEOUT (seconds, default 1200; 600 with --tests), NESTBOX_VM_ACCEL (kvm|tcg),
+# defaults), NESTBOX_VM_TIMEOUT (seconds, default 1500; 600 with --tests), NESTBOX_VM_ACCEL (kvm|tcg),
 # NESTBOX_VM_MEMORY (MiB), NESTBOX_VM_CPUS, NESTBOX_VM_CACHE,
 # NESTBOX_VM_BACKPORTS_MIRROR (default http://deb.debian.org/debian).
 # Exit: 0 all passed/skipped, 1 any failure, hang or infrastructure error,
@@ -205,7 +205,7 @@ vm_log "$(grep -c '^run_ctest_case' "$out/integration-tests.list") integration t
 
 accel=$(vm_pick_accel "$image" "$cache")
 # A subset (--tests) gets a shorter hard timeout than the whole suite.
-timeout_s=${NESTBOX_VM_TIMEOUT:-$([[ -n $tests_re ]] && echo 600 || echo 1200)}
+timeout_s=${NESTBOX_VM_TIMEOUT:-$([[ -n $tests_re ]] && echo 600 || echo 1500)}
 vm_log "booting ($accel, hard timeout ${timeout_s} s, console: $console)"
 # A guest whose kernel panics before the suite ends is booted once more, with
 # the panic printed here and its console kept: seen once in CI on

@@ -101,7 +101,14 @@ check_takeover_crash_part() {
 }
 
 # fs_processes: pids of nestbox-fs processes (supervisor and servers).
-fs_processes() { pgrep -x nestbox-fs | paste -sd' ' -; }
+# nestbox-fs processes of nestbox-fs.service (nestbox-fs-tree.service runs the
+# same program).
+fs_processes() {
+  local p
+  for p in $(pgrep -x nestbox-fs); do
+    grep -qs '/nestbox-fs\.service$' "/proc/$p/cgroup" && echo "$p"
+  done | paste -sd' ' -
+}
 
 # Readers on a bind mount of the unit's meminfo (as a container has it) while
 # the service is reloaded (live upgrade), the package is upgraded (its postinst
@@ -153,7 +160,7 @@ check_fs_restarts_under_systemd() {
   kill -9 "$main" && steps+=("kill -9 supervisor $main")
   wait_for 30 sh -c "[ \"\$(systemctl show -P MainPID nestbox-fs.service)\" != $main ] && systemctl is-active -q nestbox-fs.service"
   # The old server drains once the new one serves: one supervisor and one server remain.
-  wait_for 30 sh -c '[ "$(pgrep -x nestbox-fs | wc -l)" -eq 2 ]'
+  wait_for 30 bash -c "$(declare -f fs_processes); [[ \$(fs_processes | wc -w) -eq 2 ]]"
   local after
   after=$(fs_processes)
   sleep 3
