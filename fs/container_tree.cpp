@@ -127,7 +127,8 @@ ContainerTree::ContainerTree(const Options& options, std::unique_ptr<CgroupTree>
     : cgroups_(std::move(tree)),
       sampler_(*cgroups_, LoadSampler::Config{std::chrono::milliseconds(options.load_interval_ms), 4096,
                                               std::chrono::seconds(600)}),
-      files_(*cgroups_, options.cpu_view, sampler_, kRefresh) {}
+      files_(*cgroups_, options.cpu_view, sampler_,
+             ProcFiles::Config{kRenderShare, kOwnerShare, kMaxContainers, true, kHostShare}) {}
 
 ContainerTree::~ContainerTree() { stop(); }
 
@@ -139,13 +140,13 @@ const fuse_lowlevel_ops& ContainerTree::operations() {
 void ContainerTree::start() { sampler_.start(); }
 void ContainerTree::stop() { sampler_.stop(); }
 
-std::optional<ContainerTree::Owner> ContainerTree::container(pid_t pid) const {
+std::optional<ContainerTree::Owner> ContainerTree::container(pid_t pid) {
   try {
-    // NSpid lists the pid in every namespace from ours down to its own: a
-    // container's pid 1 has two entries or more, the last one 1.
-    const ProcStatus st = cgroups_->proc().status(pid);
-    if (st.nspid.size() < 2 || st.nspid.back() != 1) return std::nullopt;
-    return Owner{st.ruid, st.rgid};
+    // Read with its cgroups, for kOwnerShare, under a pidfd (a recycled pid
+    // never sees another process's entry).
+    const auto who = files_.reader(pid);
+    if (!who->pidns_init) return std::nullopt;
+    return Owner{who->uid, who->gid};
   } catch (const Error&) {
     return std::nullopt;
   }

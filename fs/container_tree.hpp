@@ -6,7 +6,7 @@
 // ENOSYS (the kernel then stops sending them for the connection, and keeps the
 // cached pages across opens) and a read is served from
 // the cache while the file's attributes are valid: GETATTR renders (sharing a
-// rendering for kRefresh), answers the rendering's size and an mtime that moves
+// rendering for kRenderShare), answers the rendering's size and an mtime that moves
 // when the content changes (FUSE_CAP_AUTO_INVAL_DATA drops the stale pages),
 // and keeps that rendering for the READs that follow.
 //
@@ -36,9 +36,19 @@ namespace nestbox::fs {
 
 class ContainerTree {
  public:
-  // The attribute timeout and the rendering TTL: together the bound on the age
-  // of what a read at offset 0 returns (100 ms).
+  // The attribute timeout; how long a rendering is shared (a LOOKUP and the
+  // GETATTR after it); how long one read of a host file (/proc/stat, ...)
+  // serves every container's renderings. Together the bound on the age of what
+  // a read at offset 0 returns.
   static constexpr std::chrono::milliseconds kRefresh{50};
+  static constexpr std::chrono::milliseconds kRenderShare{10};
+  static constexpr std::chrono::milliseconds kHostShare{40};
+  static constexpr std::chrono::milliseconds kMaxAge = kRefresh + kRenderShare + kHostShare;
+  static_assert(kMaxAge.count() == 100, "README (the per-container tree) documents 100 ms");
+  // How long a container's owner and cgroups (from /proc/<pid>/status and
+  // /proc/<pid>/cgroup) are reused, and for how many containers at most.
+  static constexpr std::chrono::milliseconds kOwnerShare{45};
+  static constexpr std::size_t kMaxContainers = 4096;
   // Renderings kept for READs at most; beyond it the oldest go (a READ without
   // one renders afresh).
   static constexpr std::size_t kMaxSnapshots = 16384;
@@ -59,7 +69,7 @@ class ContainerTree {
     uid_t uid = 0;
     gid_t gid = 0;
   };
-  std::optional<Owner> container(pid_t pid) const;
+  std::optional<Owner> container(pid_t pid);
   struct stat attr(std::uint64_t ino);
   Text content(std::uint64_t ino, bool fresh);
   void forget(std::uint64_t ino);

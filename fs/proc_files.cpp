@@ -55,10 +55,10 @@ std::string read_host_file(const std::string& path) {
   }
 }
 
-ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler, std::chrono::milliseconds ttl)
+ProcFiles::ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler, const Config& config)
     : tree_(tree), cpu_view_(cpu_view), sampler_(sampler), clock_(tree.proc()),
-      readers_(tree.proc(), tree.layout(), ttl, 256),
-      cache_(ttl, 1024), stat_history_(4096) {
+      readers_(tree.proc(), tree.layout(), config.reader_ttl, config.readers, config.owners),
+      host_(config.host_ttl), cache_(config.render_ttl, 1024), stat_history_(4096) {
   long hz = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<unsigned>(hz) : 100;
 }
@@ -81,14 +81,12 @@ Text ProcFiles::render(FileKind kind, pid_t reader) {
     reader_log().log(spdlog::level::debug, "host file fallbacks", "{} for pid {}: host file ({})", host_path(kind),
                      reader, e.what());
   }
-  return std::make_shared<const std::string>(read_host_file(std::string(host_path(kind))));
+  return host(host_path(kind));
 }
 
 namespace {
 
 bool in_root(const std::optional<CgroupPath>& p) { return !p || p->is_root(); }
-
-CpuList host_online() { return parse_cpu_list(read_host_file("/sys/devices/system/cpu/online")); }
 
 // The host file when there is nothing container-specific to show.
 struct UseHost {};
@@ -155,7 +153,7 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who) {
         return swaps(cg);
       case FileKind::Cpuinfo:
         if (cpu_root) throw UseHost{};
-        return render_cpuinfo(read_host_file("/proc/cpuinfo"), visible(cg));
+        return render_cpuinfo(*host("/proc/cpuinfo"), visible(cg));
       case FileKind::CpuOnline:
       case FileKind::CpuPossible:
       case FileKind::CpuPresent:
@@ -176,10 +174,10 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who) {
         return uptime(who);
       case FileKind::Loadavg:
         if (in_root(cg.primary)) throw UseHost{};
-        return render_loadavg(read_host_file("/proc/loadavg"), sampler_.get(*cg.primary));
+        return render_loadavg(*host("/proc/loadavg"), sampler_.get(*cg.primary));
       case FileKind::Diskstats:
         if (in_root(cg.io)) throw UseHost{};
-        return render_diskstats(read_host_file("/proc/diskstats"), tree_.io_stats(*cg.io));
+        return render_diskstats(*host("/proc/diskstats"), tree_.io_stats(*cg.io));
       case FileKind::PressureCpu:
       case FileKind::PressureMemory:
       case FileKind::PressureIo: {
@@ -195,20 +193,21 @@ std::string ProcFiles::render_or_throw(FileKind kind, const ReaderInfo& who) {
     }
   } catch (const UseHost&) {
   }
-  return read_host_file(std::string(host_path(kind)));
+  return *host(host_path(kind));
 }
 
 std::string ProcFiles::meminfo(const ReaderCgroups& cg) {
   EffectiveMemory eff = tree_.effective_memory(*cg.memory);
   MemoryView view{eff.limit, eff.binding_state.usage, eff.swap_limit, eff.binding_state.swap_usage,
                   std::move(eff.binding_state.stat)};
-  return render_meminfo(read_host_file("/proc/meminfo"), view);
+  return render_meminfo(*host("/proc/meminfo"), view);
 }
 
 std::string ProcFiles::swaps(const ReaderCgroups& cg) {
-  std::string host_mem = read_host_file("/proc/meminfo");
+  const Text mem_text = host("/proc/meminfo");
+  const std::string& host_mem = *mem_text;
   std::uint64_t host_total = meminfo_value(host_mem, "SwapTotal").value_or(0);
-  std::string host_swaps = read_host_file("/proc/swaps");
+  const std::string host_swaps = *host("/proc/swaps");
   if (host_total == 0) return host_swaps;
   EffectiveMemory eff = tree_.effective_memory(*cg.memory);
   MemoryView view{eff.limit, eff.binding_state.usage, eff.swap_limit, eff.binding_state.swap_usage, {}};
@@ -216,12 +215,12 @@ std::string ProcFiles::swaps(const ReaderCgroups& cg) {
   return render_swaps(host_swaps, host_total, swap.total_kb, swap.used_kb);
 }
 
-CpuList ProcFiles::visible(const ReaderCgroups& cg) const {
+CpuList ProcFiles::visible(const ReaderCgroups& cg) {
   std::optional<CpuList> cpuset;
   if (!in_root(cg.cpuset)) cpuset = tree_.cpuset_cpus(*cg.cpuset);
   std::optional<double> quota;
   if (!in_root(cg.cpu)) quota = tree_.effective_cpu_quota(*cg.cpu);
-  return visible_cpus(host_online(), cpuset, quota, cpu_view_);
+  return visible_cpus(parse_cpu_list(*host("/sys/devices/system/cpu/online")), cpuset, quota, cpu_view_);
 }
 
 std::string ProcFiles::stat(const ReaderInfo& who) {
@@ -242,7 +241,8 @@ std::string ProcFiles::stat(const ReaderInfo& who) {
     view.procs_running = counts.running;
     view.procs_blocked = counts.blocked;
   }
-  const std::string host = read_host_file("/proc/stat");
+  const Text host_text = host("/proc/stat");
+  const std::string& host = *host_text;
   // Boot time as the reader's own clocks count it: processes' start times in a
   // time namespace count from that namespace's boot.
   if (auto offset = clock_.boottime_offset(who.pid, who.pidns)) {
@@ -280,7 +280,7 @@ std::string ProcFiles::vmstat(const ReaderCgroups& cg) {
     view.read_kb = r / 1024;
     view.written_kb = w / 1024;
   }
-  return render_vmstat(read_host_file("/proc/vmstat"), view);
+  return render_vmstat(*host("/proc/vmstat"), view);
 }
 
 std::string ProcFiles::uptime(const ReaderInfo& who) {

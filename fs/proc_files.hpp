@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "host_files.hpp"
 #include "load_sampler.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "options.hpp"
@@ -38,9 +39,19 @@ inline constexpr std::chrono::milliseconds kRenderTtl{100};
 
 class ProcFiles {
  public:
-  // `ttl`: how long a rendering (and a reader's cgroups) is shared.
-  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler,
-            std::chrono::milliseconds ttl = kRenderTtl);
+  struct Config {
+    // How long a rendering is shared.
+    std::chrono::milliseconds render_ttl = kRenderTtl;
+    // How long a reader's cgroups (and, with `owners`, its ids) are reused;
+    // how many readers are remembered (each holds a pidfd).
+    std::chrono::milliseconds reader_ttl = kRenderTtl;
+    std::size_t readers = 256;
+    bool owners = false;
+    // How long one read of a host file serves renderings (0: read for each).
+    std::chrono::milliseconds host_ttl{0};
+  };
+  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler, const Config& config);
+  ProcFiles(const CgroupTree& tree, CpuView cpu_view, LoadSampler& sampler) : ProcFiles(tree, cpu_view, sampler, Config{}) {}
   // Never throws: falls back to the host file (or "" if even that is unreadable).
   // The text may be shared with other readers and with the cache; never null.
   Text render(FileKind kind, pid_t reader);
@@ -50,13 +61,16 @@ class ProcFiles {
   // /sys/block/<dev>/stat of device MAJ:MIN for the reader; `host_stat` is the
   // host's file, served as it is to a reader in the root cgroup (never throws).
   Text render_block_stat(unsigned major, unsigned minor, const std::string& host_stat, pid_t reader);
+  // Who `pid` is (Config::owners: with its ids); throws when it is gone.
+  std::shared_ptr<const ReaderInfo> reader(pid_t pid) { return readers_.get(pid); }
 
  private:
   std::string render_or_throw(FileKind kind, const ReaderInfo& who);
   std::string cache_key(FileKind kind, const ReaderInfo& who) const;
   std::string meminfo(const ReaderCgroups& cg);
   std::string swaps(const ReaderCgroups& cg);
-  CpuList visible(const ReaderCgroups& cg) const;
+  CpuList visible(const ReaderCgroups& cg);
+  Text host(std::string_view path) { return host_.read(path); }
   std::string stat(const ReaderInfo& who);
   std::string uptime(const ReaderInfo& who);
   std::string vmstat(const ReaderCgroups& cg);
@@ -67,6 +81,7 @@ class ProcFiles {
   UptimeClock clock_;
   unsigned ticks_per_second_ = 100;
   ReaderCache readers_;
+  HostFiles host_;
   RenderCache cache_;
   StatHistory stat_history_;
 };

@@ -31,12 +31,20 @@ bool alive(const UniqueFd& pidfd) {
 
 }  // namespace
 
-ReaderCache::ReaderCache(const ProcFs& proc, Layout layout, std::chrono::milliseconds ttl, std::size_t capacity)
-    : proc_(proc), layout_(layout), ttl_(ttl), capacity_(capacity) {}
+ReaderCache::ReaderCache(const ProcFs& proc, Layout layout, std::chrono::milliseconds ttl, std::size_t capacity,
+                         bool with_owner)
+    : proc_(proc), layout_(layout), ttl_(ttl), capacity_(capacity), with_owner_(with_owner) {}
 
 ReaderInfo ReaderCache::read(pid_t pid) const {
   ReaderInfo info;
   info.pid = pid;
+  if (with_owner_) {
+    const ProcStatus st = proc_.status(pid);
+    info.uid = st.ruid;
+    info.gid = st.rgid;
+    // NSpid lists the pid in every namespace from ours down to its own.
+    info.pidns_init = st.nspid.size() >= 2 && st.nspid.back() == 1;
+  }
   info.cgroups = resolve_reader_cgroups(proc_.cgroups(pid), layout_);
   info.pidns = proc_.ns_inode(pid, "pid");
   return info;
@@ -44,16 +52,20 @@ ReaderInfo ReaderCache::read(pid_t pid) const {
 
 std::shared_ptr<const ReaderInfo> ReaderCache::get(pid_t pid) {
   const auto now = std::chrono::steady_clock::now();
+  UniqueFd pidfd;
   {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(pid); it != entries_.end()) {
-      if (now - it->second.read_at < ttl_ && alive(it->second.pidfd)) return it->second.info;
+      const bool live = alive(it->second.pidfd);
+      if (live && now - it->second.read_at < ttl_) return it->second.info;
+      // Expired but alive: read again under the same pidfd.
+      if (live) pidfd = std::move(it->second.pidfd);
       entries_.erase(it);
     }
   }
   // The pidfd is taken before /proc is read, so the entry can only outlive the
   // process it describes by being found dead on the next lookup.
-  UniqueFd pidfd = open_pidfd(pid);
+  if (!pidfd) pidfd = open_pidfd(pid);
   auto info = std::make_shared<const ReaderInfo>(read(pid));
   if (pidfd && alive(pidfd)) {
     std::lock_guard lock(mutex_);

@@ -11,6 +11,9 @@
 //     its new cgroup's numbers within that time (the same bound as the render
 //     cache's, see README.md (nestbox-fs)).
 // The pid namespace of a process never changes, so it is exact for the entry's life.
+// An expired entry of a live process is read again under the same pidfd.
+// With `with_owner` (the per-container tree) an entry also holds the process's
+// real ids and pid-namespace depth from /proc/<pid>/status, as fresh as its cgroups.
 // Only the virtualized /proc and /sys files use this; the cgroup view's
 // permission checks always read /proc afresh.
 #pragma once
@@ -34,11 +37,16 @@ struct ReaderInfo {
   pid_t pid = 0;  // the reader (a process or thread id)
   ReaderCgroups cgroups;
   ino_t pidns = 0;  // inode of the reader's pid namespace
+  // With `with_owner` only:
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool pidns_init = false;  // pid 1 of a pid namespace below ours
 };
 
 class ReaderCache {
  public:
-  ReaderCache(const ProcFs& proc, Layout layout, std::chrono::milliseconds ttl, std::size_t capacity);
+  ReaderCache(const ProcFs& proc, Layout layout, std::chrono::milliseconds ttl, std::size_t capacity,
+              bool with_owner = false);
   // Throws (nestbox::Error) when the reader's /proc entries cannot be read (it exited).
   std::shared_ptr<const ReaderInfo> get(pid_t pid);
   // Entries held (each holds a pidfd); for tests.
@@ -57,6 +65,7 @@ class ReaderCache {
   Layout layout_;
   std::chrono::milliseconds ttl_;
   std::size_t capacity_;
+  bool with_owner_;
   mutable std::mutex mutex_;
   std::unordered_map<pid_t, Entry> entries_;
 };

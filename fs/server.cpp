@@ -3,7 +3,10 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <initializer_list>
@@ -52,6 +55,25 @@ bool parse_fds(const char* env, int& fuse_fd, int& ctl_fd) {
 template <typename Tree>
 int serve_with(Tree& filesystem, const Options& opts, const Hello& hello, UniqueFd fuse_fd, UniqueFd ctl);
 
+// How the cgroup tree reads: cgroup files kept open for re-reading (see
+// TreeOptions::kept_files) within the descriptors this process may hold. Its
+// soft limit is raised to the hard one first (the units set 65536); readers'
+// pidfds, FUSE handles and the handover need the rest: a 16th per hierarchy,
+// leaving 4,096 free, at most 4,096 each.
+TreeOptions tree_options() {
+  TreeOptions options;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return options;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  const rlim_t spare = rl.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : rl.rlim_cur;
+  options.kept_files = spare > 4096 ? static_cast<std::size_t>(std::min<rlim_t>((spare - 4096) / 16, 4096)) : 0;
+  return options;
+}
+
 }  // namespace
 
 int serve(const Options& opts, const char* serve_env) {
@@ -77,10 +99,10 @@ int serve(const Options& opts, const char* serve_env) {
                layout_name(layout.layout), opts.container_tree ? "the per-container tree at " : "", opts.mountpoint,
                hello->init.empty() ? "" : " (taking over)");
   if (opts.container_tree) {
-    ContainerTree tree(opts, open_cgroup_tree(layout));
+    ContainerTree tree(opts, open_cgroup_tree(layout, tree_options()));
     return serve_with(tree, opts, *hello, std::move(fuse_fd), std::move(ctl));
   }
-  Filesystem filesystem(opts, layout, open_cgroup_tree(layout));
+  Filesystem filesystem(opts, layout, open_cgroup_tree(layout, tree_options()));
   return serve_with(filesystem, opts, *hello, std::move(fuse_fd), std::move(ctl));
 }
 

@@ -78,12 +78,13 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
   // The per-container tree names a container by the host pid of its pid 1:
   // usable only where our procfs tells host pids (not inside a container).
   if (!o.no_fs && !o.fs_tree.empty()) {
-    if (is_fuse_mount(o.fs_tree) && procfs_is_the_hosts("/proc"))
+    const bool mounted = is_fuse_mount(o.fs_tree);
+    if (mounted && procfs_is_the_hosts("/proc"))
       plan.mounts.fs_tree = o.fs_tree;
     else if (o.fs_tree_asked)
       std::fprintf(stderr, "nestbox-run: warning: %s at --fs-tree %s; the /proc files come from %s\n",
-                   is_fuse_mount(o.fs_tree) ? "this procfs does not show host pids" : "nothing is mounted",
-                   o.fs_tree.c_str(), o.fs_mount.c_str());
+                   mounted ? "this procfs does not show host pids" : "nothing is mounted", o.fs_tree.c_str(),
+                   o.fs_mount.c_str());
   }
   if (!o.no_fs) {
     plan.mounts.fs_files = available_view_files(o.fs_mount);

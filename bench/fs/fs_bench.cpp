@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -220,6 +221,17 @@ int main(int argc, char** argv) {
   if (geteuid() != 0) {
     std::fprintf(stderr, "nestbox_fs_bench: needs root (cgroups, mounts)\n");
     return 77;
+  }
+  // The daemons get the descriptors their units give them (LimitNOFILE=65536
+  // in nestbox-fs.service; lxcfs gets the same), or as many as this process may.
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  const rlimit wanted{65536, 65536};
+  if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+    std::printf("descriptors: %llu (the units give 65536; this process may not raise its hard limit)\n",
+                static_cast<unsigned long long>(nofile.rlim_cur));
   }
   try {
     auto tree = open_host_cgroup_tree();

@@ -3,7 +3,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +14,7 @@
 #include "nestbox/error.hpp"
 #include "nestbox/parse.hpp"
 #include "nestbox/safe_io.hpp"
+#include "kept_files.hpp"
 
 namespace nestbox::detail {
 
@@ -21,8 +24,15 @@ void check_file_name(std::string_view file) {
     throw Error(Errc::InvalidPath, "invalid cgroup file name \"" + std::string(file.substr(0, 64)) + "\"");
 }
 
-Hierarchy::Hierarchy(const CgroupMount& mount)
-    : mount_(mount), mount_root_(CgroupPath::parse(mount.root)), root_fd_(open_directory(mount.mountpoint)) {}
+Hierarchy::Hierarchy(const CgroupMount& mount, std::size_t kept_files)
+    : mount_(mount), mount_root_(CgroupPath::parse(mount.root)), root_fd_(open_directory(mount.mountpoint)) {
+  struct statfs fs {};
+  if (kept_files > 0 && ::fstatfs(root_fd_.get(), &fs) == 0 &&
+      (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC))
+    kept_ = std::make_unique<KeptFiles>(kept_files);
+}
+
+Hierarchy::~Hierarchy() = default;
 
 bool Hierarchy::has_controller(std::string_view controller) const noexcept {
   return std::find(mount_.controllers.begin(), mount_.controllers.end(), controller) != mount_.controllers.end();
@@ -47,15 +57,29 @@ std::string Hierarchy::abs(const CgroupPath& path, std::string_view file) const 
 std::optional<CgroupDir> Hierarchy::try_open(const CgroupPath& path) const {
   auto r = path.relative_to(mount_root_);
   if (!r) return std::nullopt;
-  auto fd = try_open_beneath(root_fd_.get(), r->relative(), O_PATH | O_DIRECTORY);
+  std::string rel = r->relative();
+  if (kept_ && kept_->knows(rel)) return CgroupDir(*this, path, std::move(rel), UniqueFd());
+  auto fd = try_open_beneath(root_fd_.get(), rel, O_PATH | O_DIRECTORY);
   if (!fd) return std::nullopt;
-  return CgroupDir(*this, path, std::move(fd));
+  return CgroupDir(*this, path, std::move(rel), std::move(fd));
 }
 
 CgroupDir Hierarchy::open(const CgroupPath& path) const {
-  auto fd = try_open_beneath(root_fd_.get(), rel(path), O_PATH | O_DIRECTORY);
+  std::string r = rel(path);
+  if (kept_ && kept_->knows(r)) return CgroupDir(*this, path, std::move(r), UniqueFd());
+  auto fd = try_open_beneath(root_fd_.get(), r, O_PATH | O_DIRECTORY);
   if (!fd) throw Error(Errc::NotFound, "cgroup " + path.str() + " does not exist (" + abs(path) + ")", ENOENT);
-  return CgroupDir(*this, path, std::move(fd));
+  return CgroupDir(*this, path, std::move(r), std::move(fd));
+}
+
+int CgroupDir::fd() const {
+  if (!fd_) {
+    fd_ = try_open_beneath(hierarchy_->fd(), rel_, O_PATH | O_DIRECTORY);
+    if (!fd_)
+      throw Error(Errc::NotFound, "cgroup " + path_.str() + " does not exist (" + hierarchy_->abs(path_) + ")",
+                  ENOENT);
+  }
+  return fd_.get();
 }
 
 bool Hierarchy::exists(const CgroupPath& path) const { return try_open(path).has_value(); }
@@ -63,12 +87,36 @@ bool Hierarchy::exists(const CgroupPath& path) const { return try_open(path).has
 bool CgroupDir::has(std::string_view file) const {
   check_file_name(file);
   struct stat st {};
-  return ::fstatat(fd_.get(), std::string(file).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return ::fstatat(fd(), std::string(file).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 std::optional<std::string> CgroupDir::read(std::string_view file) const {
   check_file_name(file);
-  return read_file_beneath(fd_.get(), file);
+  KeptFiles* kept = hierarchy_->kept();
+  if (!kept) return read_file_beneath(fd(), file);
+  std::string text;
+  switch (kept->read(rel_, file, text)) {
+    case KeptFiles::Outcome::Read: return text;
+    case KeptFiles::Outcome::Missing: return std::nullopt;
+    case KeptFiles::Outcome::Gone:
+      // Removed since it was kept: a directory opened before is the removed
+      // one too, so look the name up again.
+      fd_.reset();
+      break;
+    case KeptFiles::Outcome::NotKept: break;
+  }
+  auto f = try_open_beneath(fd(), file, O_RDONLY);
+  if (!f) {
+    kept->keep_missing(rel_, file);
+    return std::nullopt;
+  }
+  try {
+    text = read_fd(f.get());
+  } catch (const Error& e) {
+    throw Error(e.code(), "read " + std::string(file) + ": " + e.what(), e.sys_errno());
+  }
+  kept->keep(rel_, file, std::move(f));
+  return text;
 }
 
 std::string CgroupDir::read_required(std::string_view file) const {
@@ -80,7 +128,7 @@ std::string CgroupDir::read_required(std::string_view file) const {
 void CgroupDir::write(std::string_view file, std::string_view data) const {
   check_file_name(file);
   try {
-    write_file_beneath(fd_.get(), file, data);
+    write_file_beneath(fd(), file, data);
   } catch (const Error& e) {
     throw Error(e.code(), std::string(e.what()) + " (cgroup " + path_.str() + " at " + hierarchy_->mount().mountpoint + ")",
                 e.sys_errno());
@@ -133,11 +181,11 @@ void collect(int dirfd, const std::string& shown, int depth, std::vector<pid_t>&
 
 }  // namespace
 
-std::vector<std::string> CgroupDir::children() const { return list_subdirs(fd_.get(), hierarchy_->abs(path_)); }
+std::vector<std::string> CgroupDir::children() const { return list_subdirs(fd(), hierarchy_->abs(path_)); }
 
 std::vector<pid_t> CgroupDir::procs() const {
   std::vector<pid_t> out;
-  read_procs(fd_.get(), out);
+  read_procs(fd(), out);
   return out;
 }
 

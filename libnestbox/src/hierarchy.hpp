@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,10 +18,16 @@
 namespace nestbox::detail {
 
 class CgroupDir;
+class KeptFiles;
 
 class Hierarchy {
  public:
-  explicit Hierarchy(const CgroupMount& mount);
+  // `kept_files`: interface files kept open for re-reading, at most (0: none;
+  // see kept_files.hpp; only on a real cgroup filesystem).
+  explicit Hierarchy(const CgroupMount& mount, std::size_t kept_files = 0);
+  ~Hierarchy();
+  Hierarchy(const Hierarchy&) = delete;
+  Hierarchy& operator=(const Hierarchy&) = delete;
 
   const CgroupMount& mount() const noexcept { return mount_; }
   bool unified() const noexcept { return mount_.unified; }
@@ -36,22 +43,29 @@ class Hierarchy {
   // Throws NotFound if the cgroup does not exist in this hierarchy.
   CgroupDir open(const CgroupPath& path) const;
   std::optional<CgroupDir> try_open(const CgroupPath& path) const;
+  // Null unless files are kept.
+  KeptFiles* kept() const noexcept { return kept_.get(); }
 
  private:
   CgroupMount mount_;
   CgroupPath mount_root_;
   UniqueFd root_fd_;
+  std::unique_ptr<KeptFiles> kept_;
 };
 
-// An open cgroup directory. Files are opened beneath its fd.
+// An open cgroup directory. Files are opened beneath its fd. Where the
+// hierarchy keeps files and one of this directory's is kept, the directory
+// itself is opened only when something is not kept (`fd` empty until then);
+// its removal then shows as NotFound from the read that finds it.
 class CgroupDir {
  public:
-  CgroupDir(const Hierarchy& hierarchy, CgroupPath path, UniqueFd fd)
-      : hierarchy_(&hierarchy), path_(std::move(path)), fd_(std::move(fd)) {}
+  CgroupDir(const Hierarchy& hierarchy, CgroupPath path, std::string rel, UniqueFd fd)
+      : hierarchy_(&hierarchy), path_(std::move(path)), rel_(std::move(rel)), fd_(std::move(fd)) {}
 
   const Hierarchy& hierarchy() const noexcept { return *hierarchy_; }
   const CgroupPath& path() const noexcept { return path_; }
-  int fd() const noexcept { return fd_.get(); }
+  // Throws NotFound if the directory is opened now and no longer exists.
+  int fd() const;
 
   bool has(std::string_view file) const;
   // nullopt if the file does not exist.
@@ -65,7 +79,8 @@ class CgroupDir {
  private:
   const Hierarchy* hierarchy_;
   CgroupPath path_;
-  UniqueFd fd_;
+  std::string rel_;  // relative to the mount: the kept files' key
+  mutable UniqueFd fd_;
 };
 
 // Validates a single interface file name ("memory.max"): no '/', not "." / "..", no NUL.

@@ -239,5 +239,37 @@ TEST_F(TreeIntegration, ReadFileRefusesEscapes) {
   EXPECT_EQ(tree().read_file(cg, "cgroup.procs"), "");
 }
 
+// A tree that keeps files open (as nestbox-fs reads) sees what a fresh open
+// would: new values, a removed cgroup as gone, a cgroup made again under the
+// same name as the new one, and more cgroups than it keeps files for.
+TEST_F(TreeIntegration, KeptOpenFilesShowWhatAFreshOpenWould) {
+  TreeOptions options;
+  options.kept_files = 16;
+  auto reader = open_host_cgroup_tree(options);
+  auto cg = make("kept");
+  tree().set_limit(cg, "memory.max", "64M");
+  EXPECT_EQ(reader->memory(cg).limit, Limit(64ull << 20));
+  tree().set_limit(cg, "memory.max", "32M");
+  EXPECT_EQ(reader->memory(cg).limit, Limit(32ull << 20));
+  EXPECT_EQ(reader->effective_memory(cg).limit, Limit(32ull << 20));
+
+  tree().remove(cg);
+  EXPECT_THROW(reader->memory(cg), Error) << "a removed cgroup read through kept files";
+  tree().create(cg);
+  tree().set_limit(cg, "memory.max", "16M");
+  EXPECT_EQ(reader->memory(cg).limit, Limit(16ull << 20)) << "the cgroup made again under the same name";
+
+  // Four times more cgroups than files kept: every one reads right, twice.
+  std::vector<CgroupPath> many;
+  for (int i = 0; i < 64; ++i) {
+    many.push_back(make("many" + std::to_string(i)));
+    tree().set_limit(many.back(), "memory.max", std::to_string((i + 1) * 4) + "M");
+  }
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 64; ++i)
+      EXPECT_EQ(reader->memory(many[static_cast<std::size_t>(i)]).limit, Limit(static_cast<std::uint64_t>(i + 1) * 4 << 20))
+          << "cgroup " << i << ", round " << round;
+}
+
 }  // namespace
 }  // namespace nestbox

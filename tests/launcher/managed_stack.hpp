@@ -35,12 +35,15 @@ class ManagedStackTest : public ::testing::Test {
   testkit::CommandResult run(const std::vector<std::string>& args);
   // The same command line, started in the background (for exec tests).
   testkit::Child spawn(const std::vector<std::string>& args);
-  static void add_tree_choice(std::vector<std::string>& full, const std::vector<std::string>& args);
   // Waits until `nestbox-run list` shows name_.
   bool listed();
   const std::string& launcher() const;
   static ManagedStack& stack();
   std::string name_;
+
+ private:
+  // --no-fs-tree unless `args` name a tree: the tests say which files they read.
+  static void add_tree_choice(std::vector<std::string>& full, const std::vector<std::string>& args);
 };
 
 }  // namespace nestbox::launcher_test

@@ -144,6 +144,12 @@ struct TreeOptions {
   std::string delegate_file = "/sys/kernel/cgroup/delegate";
   // v1 hierarchies managed (by controller); those not mounted are skipped.
   std::vector<std::string> v1_controllers = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"};
+  // Interface files kept open per hierarchy for re-reading, at most (0: none):
+  // for readers of the same files many times a second (nestbox-fs). Each holds
+  // a descriptor. A removed cgroup's files are dropped on their next read, a
+  // kept file is reopened after a second (a renamed cgroup), a missing file is
+  // looked for again after a second. Real cgroup filesystems only.
+  std::size_t kept_files = 0;
 };
 
 // The backend for the layout (v2 for Unified; v1 for Hybrid and Legacy, which on

@@ -35,7 +35,7 @@ class V1Tree final : public CgroupTree {
       auto it = std::find_if(hierarchies_.begin(), hierarchies_.end(),
                              [&](const auto& h) { return h->mount().mountpoint == m->mountpoint; });
       if (it == hierarchies_.end()) {
-        hierarchies_.push_back(std::make_unique<Hierarchy>(*m));
+        hierarchies_.push_back(std::make_unique<Hierarchy>(*m, options.kept_files));
         it = hierarchies_.end() - 1;
       }
       by_controller_[c] = it->get();

@@ -24,7 +24,7 @@ constexpr std::array<std::string_view, 5> kManaged = {"cpu", "cpuset", "io", "me
 class V2Tree final : public CgroupTree {
  public:
   V2Tree(const HostLayout& layout, const TreeOptions& options)
-      : CgroupTree(ProcFs(options.proc_root)), options_(options), h_(require_unified(layout)) {}
+      : CgroupTree(ProcFs(options.proc_root)), options_(options), h_(require_unified(layout), options.kept_files) {}
 
   Layout layout() const override { return Layout::Unified; }
 
