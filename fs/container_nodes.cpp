@@ -9,24 +9,29 @@ std::uint64_t tree_node_id(pid_t pid, unsigned slot) {
   return static_cast<std::uint64_t>(pid) * kSlotsPerContainer + slot;
 }
 
+std::uint64_t host_node_id(pid_t pid, std::uint64_t host_ino) {
+  return kHostNodeBit | (static_cast<std::uint64_t>(pid) << 32) | (host_ino & 0xffffffffu);
+}
+
 std::optional<TreeNode> decode_tree_node(std::uint64_t ino) {
   if (ino == kTreeRoot) return TreeNode{};
+  if (ino & kHostNodeBit) {
+    const std::uint64_t rest = ino & ~kHostNodeBit;
+    const std::uint64_t pid = rest >> 32;
+    if (pid < 1 || pid > static_cast<std::uint64_t>(kMaxTreePid)) return std::nullopt;
+    return TreeNode{static_cast<pid_t>(pid), 0, true, static_cast<std::uint32_t>(rest)};
+  }
   const std::uint64_t pid = ino / kSlotsPerContainer;
   const unsigned slot = static_cast<unsigned>(ino % kSlotsPerContainer);
   if (pid < 1 || pid > static_cast<std::uint64_t>(kMaxTreePid)) return std::nullopt;
-  if (slot >= kFirstFileSlot && !container_file(slot)) return std::nullopt;
+  if (slot >= std::size(kContainerNodes)) return std::nullopt;
   return TreeNode{static_cast<pid_t>(pid), slot};
 }
 
-std::optional<unsigned> container_file_slot(std::string_view name) {
-  for (std::size_t i = 0; i < std::size(kContainerFiles); ++i)
-    if (kContainerFiles[i].name == name) return kFirstFileSlot + static_cast<unsigned>(i);
+std::optional<unsigned> container_child(unsigned parent, std::string_view name) {
+  for (unsigned slot = 1; slot < std::size(kContainerNodes); ++slot)
+    if (kContainerNodes[slot].parent == parent && kContainerNodes[slot].name == name) return slot;
   return std::nullopt;
-}
-
-const ContainerFile* container_file(unsigned slot) {
-  if (slot < kFirstFileSlot || slot - kFirstFileSlot >= std::size(kContainerFiles)) return nullptr;
-  return &kContainerFiles[slot - kFirstFileSlot];
 }
 
 std::optional<pid_t> parse_container_name(std::string_view name) {

@@ -10,8 +10,11 @@
 // when the content changes (FUSE_CAP_AUTO_INVAL_DATA drops the stale pages),
 // and keeps that rendering for the READs that follow.
 //
-// Who may walk in: the root is 0711 (no listing), a container's directories
-// belong to the uid of its pid 1 with mode 0500, checked by the kernel on
+// The host entries of a container's CPU directory are read the same way: a
+// file's content is taken at GETATTR and kept for its READs.
+//
+// Who may walk in: the root is 0711 (no listing), a container's directory
+// belongs to the uid of its pid 1 with mode 0500, checked by the kernel on
 // every walk (default_permissions); a container reaches its files through the
 // bind mounts nestbox-run made, never through the tree. A name that is not the
 // host pid of a pid namespace's init does not exist.
@@ -25,8 +28,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
+#include "container_nodes.hpp"
+#include "host_nodes.hpp"
 #include "load_sampler.hpp"
 #include "nestbox/cgroup_tree.hpp"
 #include "options.hpp"
@@ -70,8 +78,19 @@ class ContainerTree {
     gid_t gid = 0;
   };
   std::optional<Owner> container(pid_t pid);
+  // All throw nestbox::Error (NotFound for a name or node that is not, or no
+  // longer, there).
+  struct stat lookup(std::uint64_t parent, std::string_view name);
   struct stat attr(std::uint64_t ino);
   Text content(std::uint64_t ino, bool fresh);
+  std::string readlink(std::uint64_t ino);
+  struct DirEntry {
+    std::string name;
+    std::uint64_t ino = 0;
+    mode_t type = 0;
+  };
+  // With `.` and `..`; offsets are indexes into it.
+  std::vector<DirEntry> list(std::uint64_t ino);
   void forget(std::uint64_t ino);
 
  private:
@@ -81,10 +100,16 @@ class ContainerTree {
     std::chrono::steady_clock::time_point made{};
   };
   void trim_locked();
+  // The host entry of a container's CPU directory that `node` names, checked
+  // against the CPUs the container sees.
+  HostNodes::Found host_entry(const TreeNode& node);
+  // Keeps `text` as the content of file `ino`; its size and mtime into `st`.
+  void keep_snapshot(std::uint64_t ino, Text text, struct stat& st);
 
   std::unique_ptr<CgroupTree> cgroups_;
   LoadSampler sampler_;
   ProcFiles files_;
+  HostNodes host_cpus_;
   std::mutex mutex_;
   std::unordered_map<std::uint64_t, Snapshot> snapshots_;
 };

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// MOUNTPOINT/sys/devices/system/cpu: the host's directory seen through the
-// reader's visible CPUs. The CPU lists (online, possible, present, enabled,
-// offline) are rendered files of the fixed tree; everything else is the host's
-// own entry passed through read-only, except that a `cpuN` directory exists only
-// for the CPUs the reader sees (host numbers, see README.md (nestbox-fs)). Tools
-// that count CPUs from sysfs (glibc's get_nprocs_conf, lscpu, htop, psutil)
-// then agree with /proc/cpuinfo and /proc/stat.
+// MOUNTPOINT/sys/devices/system/cpu of the compatible layout: the host's
+// directory seen through the reader's visible CPUs (what it shows:
+// host_cpu_dir.hpp); the CPU lists are rendered files of the fixed tree.
 //
 // Nodes are host paths below the directory, numbered once and kept for the
 // server's life: the host directory is finite, so the table is bounded by it,
@@ -26,8 +22,7 @@
 #include <vector>
 
 #include "access.hpp"
-#include "nestbox/parse.hpp"
-#include "nestbox/unique_fd.hpp"
+#include "host_cpu_dir.hpp"
 
 namespace nestbox::fs {
 
@@ -43,10 +38,9 @@ class CpuDir {
   void set_epoch(std::uint16_t epoch);
 
   // `host_dir` is /sys/devices/system/cpu (a fixture tree in tests).
-  explicit CpuDir(std::string host_dir);
+  explicit CpuDir(const std::string& host_dir) : host_(host_dir) {}
 
-  // Whether `name` is one of the CPU lists the fixed tree renders.
-  static bool is_rendered_list(std::string_view name);
+  static bool is_rendered_list(std::string_view name) { return HostCpuDir::is_rendered_list(name); }
 
   struct Entry {
     std::uint64_t ino = 0;
@@ -65,28 +59,26 @@ class CpuDir {
   // at the top, without the rendered lists.
   std::vector<DirEntry> list(std::uint64_t ino, const std::optional<CpuList>& visible);
   struct stat getattr(std::uint64_t ino);
-  std::string readlink(std::uint64_t ino);
+  std::string readlink(std::uint64_t ino) { return host_.readlink(rel(ino)); }
   // Checks that `cred` may read the file and that it lies under a visible CPU.
   void check_open(std::uint64_t ino, const Cred& cred, const std::optional<CpuList>& visible);
   // The file's current content (read afresh on every call).
-  std::string read(std::uint64_t ino);
+  std::string read(std::uint64_t ino) { return host_.read(rel(ino)); }
   // Whether a node lies under a CPU that `visible` hides.
-  bool hidden(std::uint64_t ino, const std::optional<CpuList>& visible);
+  bool hidden(std::uint64_t ino, const std::optional<CpuList>& visible) {
+    return !HostCpuDir::visible(rel(ino), visible);
+  }
   std::size_t node_count() const;
 
  private:
   std::string rel(std::uint64_t ino) const;
   std::uint64_t remember(const std::string& rel);
-  struct stat host_stat(const std::string& rel) const;
 
-  UniqueFd root_;
+  HostCpuDir host_;
   std::uint64_t base_ = kFirstIno;
   mutable std::mutex mutex_;
   std::vector<std::string> paths_;  // index = ino - base_
   std::unordered_map<std::string, std::uint64_t> by_path_;
 };
-
-// The CPU number of a `cpuN` name, nullopt for any other name.
-std::optional<unsigned> cpu_dir_number(std::string_view name);
 
 }  // namespace nestbox::fs

@@ -82,7 +82,7 @@ ContainerPlan make_plan(const RunOptions& o, const std::string& name) {
     if (mounted && procfs_is_the_hosts("/proc"))
       plan.mounts.fs_tree = o.fs_tree;
     else if (o.fs_tree_asked)
-      std::fprintf(stderr, "nestbox-run: warning: %s at --fs-tree %s; the /proc files come from %s\n",
+      std::fprintf(stderr, "nestbox-run: warning: %s at --fs-tree %s; its files come from %s\n",
                    mounted ? "this procfs does not show host pids" : "nothing is mounted", o.fs_tree.c_str(),
                    o.fs_mount.c_str());
   }

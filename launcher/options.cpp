@@ -160,7 +160,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   CLI::Option* fs_tree =
       app.add_option("--fs-tree", r.fs_tree,
                      "Where nestbox-fs --container-tree is mounted (default /var/lib/nestbox/tree, used if mounted): "
-                     "the /proc files come from the container's own directory there, served from the page cache")
+                     "the /proc files and the sysfs CPU directory come from the container's own directory there, served from the page cache")
           ->type_name("MOUNTPOINT");
   bool no_fs_tree = false;
   app.add_flag("--no-fs-tree", no_fs_tree, "Take every file from --fs, never from a --container-tree mount");

@@ -82,7 +82,7 @@ std::string container_tree_dir(const std::string& tree) {
   const ssize_t n = ::readlink(self.c_str(), buf, sizeof buf - 1);
   const std::string dir = n > 0 ? std::string(kOld) + tree + "/" + std::string(buf, static_cast<std::size_t>(n)) : "";
   if (dir.empty() || !is_directory(dir)) {
-    std::fprintf(stderr, "nestbox-run: warning: no directory for this container in --fs-tree %s; the /proc files "
+    std::fprintf(stderr, "nestbox-run: warning: no directory for this container in --fs-tree %s; its files "
                          "come from --fs\n", tree.c_str());
     return "";
   }
@@ -150,14 +150,15 @@ void build_rootfs(const MountPlan& plan, const std::function<std::vector<CgroupV
 
   // nestbox-fs files over their procfs/sysfs twins: read by the container, the
   // daemon answers from the reader's cgroup. With the per-container tree, the
-  // /proc files come from this container's own directory there (named by our
-  // host pid, which the host's procfs, still under /oldroot, tells).
+  // files it has (/proc's and the sysfs CPU directory) come from this
+  // container's own directory there (named by our host pid, which the host's
+  // procfs, still under /oldroot, tells).
   const std::string tree_dir = plan.fs_tree.empty() ? "" : container_tree_dir(plan.fs_tree);
   for (const auto& rel : plan.fs_files) {
     const std::string target = std::string(kNew) + "/" + rel;
     if (!path_exists(target)) continue;
     std::string source = std::string(kOld) + plan.fs_mount + "/" + rel;
-    if (!tree_dir.empty() && rel.starts_with("proc/") && path_exists(tree_dir + "/" + rel)) source = tree_dir + "/" + rel;
+    if (!tree_dir.empty() && path_exists(tree_dir + "/" + rel)) source = tree_dir + "/" + rel;
     bind_path(source, target, false, false);
   }
 

@@ -160,8 +160,8 @@ Result measure(CgroupTree& tree, const std::vector<CgroupPath>& cgroups, const s
 
 // The scale run (scale_run.hpp): `n` live containers, each with a reader of
 // meminfo, stat and cpuinfo every 100 ms, against each daemon in turn.
-void scale(CgroupTree& tree, Cgroups& cgroups, std::size_t n, double seconds, const bench::DaemonMount& nb,
-           const bench::DaemonMount& ct, const bench::DaemonMount& lx) {
+void scale(CgroupTree& tree, Cgroups& cgroups, std::size_t n, double seconds, bench::Reach reach,
+           const bench::DaemonMount& nb, const bench::DaemonMount& ct, const bench::DaemonMount& lx) {
   cgroups.grow(n);
   const std::vector<CgroupPath> cgs(cgroups.paths().begin(), cgroups.paths().begin() + static_cast<std::ptrdiff_t>(n));
   bench::Containers live(tree, cgs);
@@ -178,14 +178,19 @@ void scale(CgroupTree& tree, Cgroups& cgroups, std::size_t n, double seconds, co
       {"kernel", nullptr, [](std::size_t) { return std::string("/proc/"); }},
   };
   std::printf("\nscale: %zu live containers (pid 1 of its own pid namespace, its own cgroup and memory limit), "
-              "each with a reader of meminfo, stat, cpuinfo every 100 ms (%.0f reads/s asked), %.0f s per daemon\n",
-              n, static_cast<double>(n) * 30, seconds);
+              "each with a reader of meminfo, stat, cpuinfo every 100 ms (%.0f reads/s asked), %.0f s per daemon; "
+              "%s\n",
+              n, static_cast<double>(n) * 30, seconds,
+              reach == bench::Reach::Bind
+                  ? "each reader opens /proc/<file>, the daemon's file bound over it in its own mount namespace, "
+                    "as in a container"
+                  : "each reader opens the files by their paths in the daemon's mount (--scale-walk)");
   std::printf("%-7s | %9s %8s | %8s %8s | %9s %12s | %9s %9s\n", "daemon", "reads/s", "failed", "p50 us", "p99 us",
               "CPU s", "CPU s per 1M", "RSS kB", "HWM kB");
   double per_million[4] = {};
   int m = 0;
   for (const auto& mode : modes) {
-    const bench::ScaleResult r = bench::scale_run(tree, cgs, mode.prefix, mode.daemon, seconds);
+    const bench::ScaleResult r = bench::scale_run(tree, cgs, mode.prefix, mode.daemon, seconds, reach);
     per_million[m] = r.reads ? r.daemon_cpu_s / static_cast<double>(r.reads) * 1e6 : 0;
     std::printf("%-7s | %9.0f %8llu | %8.1f %8.1f | %9.2f %12.2f | %9ld %9ld\n", mode.name,
                 static_cast<double>(r.reads) / r.seconds, static_cast<unsigned long long>(r.failures), r.p50_us,
@@ -215,6 +220,10 @@ int main(int argc, char** argv) {
   app.add_option("--containers", containers, "Live containers in the scale run (0: no scale run)")
       ->capture_default_str();
   app.add_option("--scale-seconds", scale_seconds, "Seconds of the scale run per daemon")->capture_default_str();
+  bool scale_walk = false;
+  app.add_flag("--scale-walk", scale_walk,
+               "Scale run readers open the files by their paths in each daemon's mount (default: through bind mounts "
+               "over /proc's, as in a container)");
   bool scale_only = false;
   app.add_flag("--scale-only", scale_only, "Only the scale run (no per-file table, no RSS pass)");
   CLI11_PARSE(app, argc, argv);
@@ -350,7 +359,9 @@ int main(int argc, char** argv) {
                 lx.status_kb("RssAnon"));
     munmap(mem, sizeof(Shared));
 
-    if (containers > 0) scale(*tree, cgroups, containers, scale_seconds, nb, ct, lx);
+    if (containers > 0)
+      scale(*tree, cgroups, containers, scale_seconds, scale_walk ? bench::Reach::Walk : bench::Reach::Bind, nb, ct,
+            lx);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nestbox_fs_bench: %s\n", e.what());
     return 1;

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,7 +98,7 @@ void Containers::kill_all() {
 
 ScaleResult scale_run(CgroupTree& tree, const std::vector<CgroupPath>& cgroups,
                       const std::function<std::string(std::size_t)>& prefix, const DaemonMount* daemon,
-                      double seconds, double period_s) {
+                      double seconds, Reach reach, double period_s) {
   void* mem = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) throw std::runtime_error("mmap failed");
   auto* sh = new (mem) Shared;
@@ -128,7 +129,17 @@ ScaleResult scale_run(CgroupTree& tree, const std::vector<CgroupPath>& cgroups,
       const auto start = Clock::now();
       const auto end = start + length;
       auto next = start + period * static_cast<long>(i) / static_cast<long>(cgroups.size());
-      const std::string files[] = {at + "meminfo", at + "stat", at + "cpuinfo"};
+      std::string files[] = {at + "meminfo", at + "stat", at + "cpuinfo"};
+      if (reach == Reach::Bind && at != "/proc/") {
+        // A mount namespace of its own, its changes kept from the host's, and
+        // the files bound over /proc's, where the reader opens them.
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(3);
+        for (auto& f : files) {
+          const std::string target = "/proc/" + f.substr(at.size());
+          if (::mount(f.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) _exit(4);
+          f = target;
+        }
+      }
       while (true) {
         std::this_thread::sleep_until(next);
         if (Clock::now() >= end) break;

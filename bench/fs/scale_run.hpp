@@ -42,10 +42,15 @@ struct ScaleResult {
   double p50_us = 0, p99_us = 0;
 };
 
+// How a reader reaches the files: through bind mounts of them over /proc's in
+// a mount namespace of its own, as containers do (nestbox-run, LXC with
+// lxcfs), or by their paths in the daemon's mount, walked at every open.
+enum class Reach { Bind, Walk };
+
 // Reader i runs in cgroups[i] and reads prefix(i) + "meminfo", "stat" and
 // "cpuinfo" every `period`, its phase spread over the period, for `seconds`.
 ScaleResult scale_run(CgroupTree& tree, const std::vector<CgroupPath>& cgroups,
                       const std::function<std::string(std::size_t)>& prefix, const DaemonMount* daemon,
-                      double seconds, double period_s = 0.1);
+                      double seconds, Reach reach, double period_s = 0.1);
 
 }  // namespace nestbox::bench

@@ -82,7 +82,10 @@ int CgroupDir::fd() const {
   return fd_.get();
 }
 
-bool Hierarchy::exists(const CgroupPath& path) const { return try_open(path).has_value(); }
+bool Hierarchy::exists(const CgroupPath& path) const {
+  auto r = path.relative_to(mount_root_);
+  return r && static_cast<bool>(try_open_beneath(root_fd_.get(), r->relative(), O_PATH | O_DIRECTORY));
+}
 
 bool CgroupDir::has(std::string_view file) const {
   check_file_name(file);

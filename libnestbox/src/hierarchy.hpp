@@ -39,8 +39,12 @@ class Hierarchy {
   std::string rel(const CgroupPath& path) const;
   // Absolute filesystem path (for messages and DelegatedEntry only; never opened).
   std::string abs(const CgroupPath& path, std::string_view file = {}) const;
+  // Looks the name up now, kept files or not (a cgroup removed a moment ago
+  // does not exist).
   bool exists(const CgroupPath& path) const;
-  // Throws NotFound if the cgroup does not exist in this hierarchy.
+  // Throws NotFound if the cgroup does not exist in this hierarchy. With kept
+  // files, a directory whose files are kept is not opened until something is
+  // not kept: a removed cgroup's reads then fail (ENODEV) and look it up again.
   CgroupDir open(const CgroupPath& path) const;
   std::optional<CgroupDir> try_open(const CgroupPath& path) const;
   // Null unless files are kept.

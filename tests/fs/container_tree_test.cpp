@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "fs_fixture.hpp"
+#include "nestbox/parse.hpp"
 
 namespace nestbox::fs::test {
 namespace {
@@ -180,6 +182,86 @@ TEST_F(ContainerTreeTest, FilesStayReadableAcrossALiveUpgrade) {
   }
   EXPECT_GT(reads, 0);
   EXPECT_NE(slurp(mount_->log_path()).find("upgrade: server"), std::string::npos) << slurp(mount_->log_path());
+}
+
+std::vector<std::string> cpu_dirs(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename();
+    if (name.size() > 3 && name.starts_with("cpu") && name.find_first_not_of("0123456789", 3) == std::string::npos)
+      out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The container's /sys/devices/system/cpu: its CPUs only (host numbers), the
+// host's entries below them, the lists following its cpuset; kept across a
+// live upgrade (host entries are numbered by the host's inode numbers).
+TEST_F(ContainerTreeTest, TheCpuDirectoryShowsTheContainersCpusAndFollowsItsCpuset) {
+  const auto online = parse_cpu_list(slurp("/sys/devices/system/cpu/online"));
+  if (online.size() < 2) GTEST_SKIP() << "needs at least 2 online CPUs to hide one (host has " << online.size() << ")";
+  const std::string first = std::to_string(online.front()), last = std::to_string(online.back());
+  tree().set_limit(cg_, "cpuset.cpus", last);
+  const std::string dir = mnt(std::to_string(init_) + "/sys/devices/system/cpu");
+  EXPECT_EQ(slurp(dir + "/online"), last + "\n");
+  EXPECT_EQ(slurp(dir + "/possible"), last + "\n");
+  EXPECT_EQ(cpu_dirs(dir), std::vector<std::string>{"cpu" + last});
+  struct stat st {};
+  EXPECT_EQ(::stat((dir + "/cpu" + first).c_str(), &st), -1) << "a hidden CPU";
+  EXPECT_EQ(errno, ENOENT);
+  // Below a visible CPU, the host's own entries and content.
+  const std::string core = "/cpu" + last + "/topology/core_id";
+  EXPECT_EQ(slurp(dir + core), slurp("/sys/devices/system/cpu" + core));
+  ASSERT_EQ(::lstat((dir + "/cpu" + last + "/subsystem").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(std::filesystem::read_symlink(dir + "/cpu" + last + "/subsystem"),
+            std::filesystem::read_symlink("/sys/devices/system/cpu/cpu" + last + "/subsystem"));
+  EXPECT_EQ(slurp(dir + "/kernel_max"), slurp("/sys/devices/system/cpu/kernel_max"));
+  // Nothing there can be written, even by the host's root (which the kernel
+  // lets open it: it overrides the mode).
+  const int w = ::open((dir + "/kernel_max").c_str(), O_WRONLY | O_CLOEXEC);
+  if (w >= 0) {
+    EXPECT_EQ(::write(w, "1\n", 2), -1);
+    ::close(w);
+  }
+  EXPECT_EQ(slurp(dir + "/kernel_max"), slurp("/sys/devices/system/cpu/kernel_max"));
+
+  // A descriptor kept open on `online` and re-read from offset 0 follows the
+  // cpuset; the listing does too.
+  const int fd = ::open((dir + "/online").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  tree().set_limit(cg_, "cpuset.cpus", first);
+  std::string text;
+  for (int i = 0; i < 500 && text != first + "\n"; ++i) {
+    char buf[256];
+    const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    text.assign(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (text != first + "\n") std::this_thread::sleep_for(10ms);
+  }
+  ::close(fd);
+  EXPECT_EQ(text, first + "\n");
+  EXPECT_EQ(cpu_dirs(dir), std::vector<std::string>{"cpu" + first});
+
+  // Across a live upgrade: a directory descriptor held from the old server
+  // still leads to the host's entries, which the new server never looked up.
+  const int cpu = ::open((dir + "/cpu" + first).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(cpu, 0) << std::strerror(errno);
+  ASSERT_EQ(::kill(mount_->daemon_pid(), SIGUSR1), 0);
+  for (int i = 0; i < 300 && slurp(mount_->log_path()).find("upgrade: server") == std::string::npos; ++i)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_NE(slurp(mount_->log_path()).find("upgrade: server"), std::string::npos) << slurp(mount_->log_path());
+  std::this_thread::sleep_for(200ms);  // past every cached attribute and name
+  const int id = ::openat(cpu, "topology/core_id", O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(id, 0) << std::strerror(errno);
+  if (id >= 0) {
+    char buf[64];
+    const ssize_t n = ::read(id, buf, sizeof buf);
+    EXPECT_EQ(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0),
+              slurp("/sys/devices/system/cpu/cpu" + first + "/topology/core_id"));
+    ::close(id);
+  }
+  ::close(cpu);
 }
 
 bool kernel_at_least(int major, int minor) {

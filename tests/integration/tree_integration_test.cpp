@@ -253,7 +253,9 @@ TEST_F(TreeIntegration, KeptOpenFilesShowWhatAFreshOpenWould) {
   EXPECT_EQ(reader->memory(cg).limit, Limit(32ull << 20));
   EXPECT_EQ(reader->effective_memory(cg).limit, Limit(32ull << 20));
 
+  EXPECT_TRUE(reader->exists(cg));
   tree().remove(cg);
+  EXPECT_FALSE(reader->exists(cg)) << "a removed cgroup whose files are kept";
   EXPECT_THROW(reader->memory(cg), Error) << "a removed cgroup read through kept files";
   tree().create(cg);
   tree().set_limit(cg, "memory.max", "16M");

@@ -35,11 +35,21 @@ check_launcher_as_user() {
       "its mount's root is '$source'" grep -qE '^/[0-9]+/proc/meminfo$' <<<"$source"
   fi
 
+  # One CPU by the affinity mask (nproc), by the sysfs CPU directory (glibc's
+  # _NPROCESSORS_CONF lists it) and its online list, which come from the
+  # container's own directory of the tree.
   rc=0
-  out=$(cd / && as_user timeout 180 "$run" --cpus 1 -- nproc 2>&1) || rc=$?
+  out=$(cd / && as_user timeout 180 "$run" --cpus 1 -- sh -c \
+    "echo NPROC \$(nproc); echo CONF \$(getconf _NPROCESSORS_CONF); echo ONLINE \$(cat /sys/devices/system/cpu/online); \
+     awk '\$5 == \"/sys/devices/system/cpu\" { print \"SOURCE \" \$4 }' /proc/self/mountinfo" 2>&1) || rc=$?
   echo "$out" >"$OUT/logs/launcher-cpus.txt"
-  check "launcher: nestbox-run --cpus 1 as $VMUSER sees 1 CPU" "exit $rc, got '$(tail -n1 <<<"$out")'" \
-    test "$rc" = 0 -a "$(tail -n1 <<<"$out")" = 1
+  check "launcher: nestbox-run --cpus 1 as $VMUSER sees 1 CPU (nproc, getconf, sysfs online)" \
+    "exit $rc, got '$(tr '\n' ' ' <<<"$out")'" \
+    test "$rc" = 0 -a "$(grep -c -x -E 'NPROC 1|CONF 1|ONLINE 0' <<<"$out")" = 3
+  if ((tree_up)); then
+    check "launcher: by default the container's /sys/devices/system/cpu comes from its own directory of $tree" \
+      "its mount's root is '$(grep '^SOURCE' <<<"$out")'" grep -qE '^SOURCE /[0-9]+/sys/devices/system/cpu$' <<<"$out"
+  fi
 
   rc=0
   out=$(cd / && as_user timeout 180 "$run" -- id -u 2>&1) || rc=$?
