@@ -35,7 +35,7 @@ ReaderCache::ReaderCache(const ProcFs& proc, Layout layout, std::chrono::millise
                          bool with_owner)
     : proc_(proc), layout_(layout), ttl_(ttl), capacity_(capacity), with_owner_(with_owner) {}
 
-ReaderInfo ReaderCache::read(pid_t pid) const {
+ReaderInfo ReaderCache::read(pid_t pid, ino_t known_pidns) const {
   ReaderInfo info;
   info.pid = pid;
   if (with_owner_) {
@@ -46,27 +46,32 @@ ReaderInfo ReaderCache::read(pid_t pid) const {
     info.pidns_init = st.nspid.size() >= 2 && st.nspid.back() == 1;
   }
   info.cgroups = resolve_reader_cgroups(proc_.cgroups(pid), layout_);
-  info.pidns = proc_.ns_inode(pid, "pid");
+  info.pidns = known_pidns ? known_pidns : proc_.ns_inode(pid, "pid");
   return info;
 }
 
 std::shared_ptr<const ReaderInfo> ReaderCache::get(pid_t pid) {
   const auto now = std::chrono::steady_clock::now();
   UniqueFd pidfd;
+  ino_t pidns = 0;
   {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(pid); it != entries_.end()) {
       const bool live = alive(it->second.pidfd);
       if (live && now - it->second.read_at < ttl_) return it->second.info;
-      // Expired but alive: read again under the same pidfd.
-      if (live) pidfd = std::move(it->second.pidfd);
+      // Expired but alive: read again under the same pidfd (the same process,
+      // so the same pid namespace).
+      if (live) {
+        pidfd = std::move(it->second.pidfd);
+        pidns = it->second.info->pidns;
+      }
       entries_.erase(it);
     }
   }
   // The pidfd is taken before /proc is read, so the entry can only outlive the
   // process it describes by being found dead on the next lookup.
   if (!pidfd) pidfd = open_pidfd(pid);
-  auto info = std::make_shared<const ReaderInfo>(read(pid));
+  auto info = std::make_shared<const ReaderInfo>(read(pid, pidns));
   if (pidfd && alive(pidfd)) {
     std::lock_guard lock(mutex_);
     insert_locked(pid, Entry{std::move(pidfd), info, now}, now);

@@ -58,7 +58,9 @@ class ReaderCache {
     std::shared_ptr<const ReaderInfo> info;
     std::chrono::steady_clock::time_point read_at;
   };
-  ReaderInfo read(pid_t pid) const;
+  // `known_pidns`: the pid namespace read before under the same pidfd (it
+  // never changes for a process), 0 to read it.
+  ReaderInfo read(pid_t pid, ino_t known_pidns) const;
   void insert_locked(pid_t pid, Entry entry, std::chrono::steady_clock::time_point now);
 
   const ProcFs& proc_;
