@@ -200,6 +200,16 @@ void ContainerTree::keep_snapshot(std::uint64_t ino, Text text, struct stat& st)
   trim_locked();
 }
 
+void ContainerTree::keep_listing(std::uint64_t ino, struct stat& st) {
+  // The kernel caches a listing (no OPENDIR: its default) until the
+  // directory's mtime moves: it moves when the entries the container sees
+  // (names and numbers) do, which sysfs directories' own mtimes do not tell.
+  std::string names;
+  for (const auto& e : list(ino)) names.append(e.name).append(" ").append(std::to_string(e.ino)).push_back('\n');
+  keep_snapshot(ino, std::make_shared<const std::string>(std::move(names)), st);
+  st.st_size = 0;
+}
+
 struct stat ContainerTree::attr(std::uint64_t ino) {
   auto node = decode_tree_node(ino);
   if (!node) not_found();
@@ -218,12 +228,18 @@ struct stat ContainerTree::attr(std::uint64_t ino) {
     auto found = host_entry(*node);
     st = found.st;
     st.st_ino = ino;
+    if (S_ISDIR(st.st_mode)) keep_listing(ino, st);
     if (S_ISREG(st.st_mode)) {
-      Text text;
-      try {
-        text = std::make_shared<const std::string>(host_cpus_.dir().read(found.rel));
-      } catch (const Error&) {
-        text = std::make_shared<const std::string>();  // unreadable here (root only, write only)
+      // Only what everyone may read is read: a file for the host's root alone
+      // (crash_notes, cpuinfo_cur_freq) shows empty, its size and changes
+      // telling nothing.
+      Text text = std::make_shared<const std::string>();
+      if (st.st_mode & S_IROTH) {
+        try {
+          text = std::make_shared<const std::string>(host_cpus_.dir().read(found.rel));
+        } catch (const Error&) {
+          // unreadable (write only): empty
+        }
       }
       keep_snapshot(ino, std::move(text), st);
     }
@@ -236,14 +252,7 @@ struct stat ContainerTree::attr(std::uint64_t ino) {
   if (fixed.dir) {
     st.st_mode = S_IFDIR | fixed.mode;
     st.st_nlink = 2;
-    if (fixed.host_entries) {
-      // The kernel caches a listing (no OPENDIR: its default) until the
-      // directory's mtime moves: it moves when the CPUs the container sees do.
-      std::string names;
-      for (const auto& e : list(ino)) names.append(e.name).push_back('\n');
-      keep_snapshot(ino, std::make_shared<const std::string>(std::move(names)), st);
-      st.st_size = 0;
-    }
+    if (fixed.host_entries) keep_listing(ino, st);
     return st;
   }
   // A file: render now (shared for kRenderShare) and keep the rendering for

@@ -103,6 +103,8 @@ class ContainerTree {
   // The host entry of a container's CPU directory that `node` names, checked
   // against the CPUs the container sees.
   HostNodes::Found host_entry(const TreeNode& node);
+  // An mtime for directory `ino` that moves with its listing, into `st`.
+  void keep_listing(std::uint64_t ino, struct stat& st);
   // Keeps `text` as the content of file `ino`; its size and mtime into `st`.
   void keep_snapshot(std::uint64_t ino, Text text, struct stat& st);
 

@@ -30,11 +30,16 @@ std::optional<HostNodes::Found> HostNodes::known(std::uint32_t ino) {
   } catch (const Error&) {
   }
   std::lock_guard lock(mutex_);
-  paths_.erase(ino);
+  // Unless another lookup or walk put the right path there meanwhile.
+  if (auto it = paths_.find(ino); it != paths_.end() && it->second == rel) paths_.erase(it);
   return std::nullopt;
 }
 
 std::optional<HostNodes::Found> HostNodes::find(std::uint32_t ino) {
+  if (auto f = known(ino)) return f;
+  // One walk at a time; who asks during it waits for it and looks again
+  // (after a live upgrade, many numbers arrive at once).
+  std::lock_guard walking(walk_mutex_);
   if (auto f = known(ino)) return f;
   {
     std::lock_guard lock(mutex_);
@@ -47,7 +52,7 @@ std::optional<HostNodes::Found> HostNodes::find(std::uint32_t ino) {
 }
 
 void HostNodes::walk() {
-  // Breadth first, symbolic links not followed (a sysfs directory's links lead
+  // Depth first, symbolic links not followed (a sysfs directory's links lead
   // out of it), a bounded number of entries.
   std::unordered_map<std::uint32_t, std::string> found;
   std::vector<std::string> dirs{""};

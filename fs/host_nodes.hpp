@@ -43,6 +43,7 @@ class HostNodes {
   void walk();
 
   HostCpuDir dir_;
+  std::mutex walk_mutex_;  // taken before mutex_, never inside it
   mutable std::mutex mutex_;
   std::unordered_map<std::uint32_t, std::string> paths_;
   std::chrono::steady_clock::time_point walked_{};

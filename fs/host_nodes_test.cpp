@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "testkit.hpp"
 
@@ -50,6 +52,20 @@ TEST_F(HostNodesFixture, ANumberNeverLookedUpIsFoundByWalkingWithoutFollowingLin
   ASSERT_TRUE(link);
   EXPECT_TRUE(S_ISLNK(link->st.st_mode));
   EXPECT_EQ(nodes.size(), 8u);  // cpu0, cpu1, their topology and core_id, kernel_max, the link
+}
+
+// After a live upgrade many numbers arrive at once: all wait for the one walk.
+TEST_F(HostNodesFixture, NumbersAskedDuringAWalkAreFoundByIt) {
+  for (int i = 0; i < 64; ++i) dir.write("cpu0/cache/index" + std::to_string(i) + "/level", "1\n");
+  HostNodes nodes(dir.path());
+  std::vector<std::thread> askers;
+  std::atomic<int> found{0};
+  for (int i = 0; i < 8; ++i)
+    askers.emplace_back([&, i] {
+      if (nodes.find(number(dir.path() + "/cpu0/cache/index" + std::to_string(i * 8) + "/level"))) ++found;
+    });
+  for (auto& t : askers) t.join();
+  EXPECT_EQ(found, 8);
 }
 
 TEST_F(HostNodesFixture, AnEntryMadeAgainIsANewNumberAndWalksAreRationed) {

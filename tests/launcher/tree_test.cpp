@@ -65,7 +65,8 @@ TEST_F(LauncherTree, CpuCountersAgreeOnTheContainersCpuset) {
                 "echo CORE $(cat /sys/devices/system/cpu/cpu" + id + "/topology/core_id); "
                 "echo PROCESSORS $(grep -c ^processor /proc/cpuinfo); "
                 "taskset -c $(cat /sys/devices/system/cpu/online) true && echo TASKSET ok; "
-                "lscpu | grep -E '^(CPU\\(s\\)|On-line CPU\\(s\\) list):'"});
+                "lscpu | grep -E '^(CPU\\(s\\)|On-line CPU\\(s\\) list):'; "
+                "awk '$5 == \"/sys/devices/system/cpu\" { print \"SOURCE \" $4 }' /proc/self/mountinfo"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
   auto has = [&](const std::string& line) { return r.out.find(line + "\n") != std::string::npos; };
@@ -80,11 +81,15 @@ TEST_F(LauncherTree, CpuCountersAgreeOnTheContainersCpuset) {
   std::istringstream in(r.out);
   std::string line;
   int lscpu = 0;
+  std::string source;
   while (std::getline(in, line)) {
+    if (line.starts_with("SOURCE ")) source = line.substr(7);
     if (line.starts_with("CPU(s):")) lscpu += line.ends_with(" 1");
     if (line.starts_with("On-line CPU(s) list:")) lscpu += line.ends_with(" " + id);
   }
   EXPECT_EQ(lscpu, 2) << r.out;
+  // From the tree (its root there is /<pid>/sys/devices/system/cpu), not --fs.
+  EXPECT_TRUE(source.ends_with("/sys/devices/system/cpu") && source != "/sys/devices/system/cpu") << r.out;
 }
 
 TEST_F(LauncherTree, AnEmptyTreeMountpointIsAWarningAndTheCompatibleFilesServe) {
