@@ -340,6 +340,12 @@ TEST_F(ContainerTreeTest, FilesStayReadableAcrossKill9OfItsServer) {
     }
     ::close(fd);
   });
+  // The crashes start once the first server has started (one killed while
+  // starting is a start that failed, which the supervisor reports and exits
+  // on: a service manager's to retry).
+  for (int t = 0; t < 400 && slurp(mount_->log_path()).find("supervising") == std::string::npos; ++t)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_NE(slurp(mount_->log_path()).find("supervising"), std::string::npos) << slurp(mount_->log_path());
   constexpr int kCrashes = 5;
   int restarted = 0;
   for (int i = 0; i < kCrashes; ++i) {
